@@ -1,0 +1,1 @@
+//! Criterion benches of wooo live in `benches/`.

@@ -1,0 +1,2 @@
+//! The offline quickstart (being written).
+fn main() {}

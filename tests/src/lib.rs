@@ -1,0 +1,1 @@
+//! Shared helpers of wooo's test suite.

@@ -1,0 +1,1 @@
+//! wooo test suite (one binary).

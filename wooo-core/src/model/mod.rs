@@ -1,0 +1,20 @@
+//! The domain model: specs in, observed state out. Every type is serde, so host programs keep specs in git
+//! as YAML or JSON ([`from_yaml`], [`from_yaml_file`]).
+
+mod app;
+mod cluster;
+mod common;
+mod cost;
+mod mesh;
+mod units;
+
+pub use app::*;
+pub use cluster::*;
+pub use common::*;
+pub use cost::*;
+pub use mesh::*;
+pub use units::{
+    Cpu, Currency, HOURS_PER_MONTH, HourlyRate, Memory, Money, MonthlyRate, ParseUnitError,
+    PerHour, PerMonth, Period, Rate, duration_str, format_duration, opt_duration_str,
+    parse_duration,
+};

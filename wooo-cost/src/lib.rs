@@ -1,0 +1,1 @@
+//! wooo's cost analyzers. (Being written.)

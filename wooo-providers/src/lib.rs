@@ -1,0 +1,1 @@
+//! wooo's providers. (Being written.)
