@@ -62,12 +62,7 @@ pub trait Deployer: Send + Sync + Debug + 'static {
     ///
     /// # Errors
     /// [`Error::Timeout`]; [`Error::Provider`] when the app is Failed; errors from `status`.
-    async fn wait(
-        &self,
-        app: &AppRef,
-        wait: &WaitOptions,
-        progress: &Progress,
-    ) -> Result<AppStatus> {
+    async fn wait(&self, app: &AppRef, wait: &WaitOptions, progress: &Progress) -> Result<AppStatus> {
         let op = OperationGuard::start(progress, "app.wait", format!("app/{app}"));
         let deadline = tokio::time::Instant::now() + wait.timeout;
         let mut interval = wait.interval;
@@ -77,21 +72,13 @@ pub trait Deployer: Send + Sync + Debug + 'static {
                 Health::Current => return op.finish(Ok(status)),
                 Health::Failed { reason } => {
                     let message = format!("app {app} failed: {reason}");
-                    return op.finish(Err(Error::Provider {
-                        provider: self.provider(),
-                        message,
-                        source: None,
-                    }));
+                    return op.finish(Err(Error::Provider { provider: self.provider(), message, source: None }));
                 }
                 Health::InProgress { message } => op.waiting(message.clone()),
             }
             if tokio::time::Instant::now() + interval > deadline {
                 let operation = format!("app {app} to become current");
-                return op.finish(Err(Error::Timeout {
-                    provider: self.provider(),
-                    operation,
-                    after: wait.timeout,
-                }));
+                return op.finish(Err(Error::Timeout { provider: self.provider(), operation, after: wait.timeout }));
             }
             tokio::time::sleep(interval).await;
             interval = wait.next_interval(interval);
@@ -149,12 +136,7 @@ pub trait DeployerExt: Deployer {
     ///
     /// # Errors
     /// As [`Deployer::apply`] and [`Deployer::wait`].
-    async fn deploy(
-        &self,
-        app: &AppSpec,
-        wait: &WaitOptions,
-        progress: &Progress,
-    ) -> Result<AppStatus> {
+    async fn deploy(&self, app: &AppSpec, wait: &WaitOptions, progress: &Progress) -> Result<AppStatus> {
         self.apply(app, progress).await?;
         self.wait(&app.app_ref(), wait, progress).await
     }

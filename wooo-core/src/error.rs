@@ -253,15 +253,8 @@ impl Error {
     /// For [`Error::InvalidSpec`], every violation (the first one included), in field order.
     pub fn violations(&self) -> Vec<FieldViolation> {
         match self {
-            Error::InvalidSpec {
-                field,
-                reason,
-                more,
-            } => {
-                let mut all = vec![FieldViolation {
-                    field: field.clone(),
-                    reason: reason.clone(),
-                }];
+            Error::InvalidSpec { field, reason, more } => {
+                let mut all = vec![FieldViolation { field: field.clone(), reason: reason.clone() }];
                 all.extend(more.iter().cloned());
                 all
             }
@@ -271,11 +264,7 @@ impl Error {
 
     /// Builds an [`Error::InvalidSpec`] for one field.
     pub fn invalid_spec(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::InvalidSpec {
-            field: field.into(),
-            reason: reason.into(),
-            more: Vec::new(),
-        }
+        Error::InvalidSpec { field: field.into(), reason: reason.into(), more: Vec::new() }
     }
 
     /// Builds an [`Error::InvalidSpec`] from a non-empty list of violations; `None` when the list is empty.
@@ -284,46 +273,27 @@ impl Error {
             return None;
         }
         let first = violations.remove(0);
-        Some(Error::InvalidSpec {
-            field: first.field,
-            reason: first.reason,
-            more: violations,
-        })
+        Some(Error::InvalidSpec { field: first.field, reason: first.reason, more: violations })
     }
 
     /// Builds an [`Error::NotFound`] with no underlying cause.
     pub fn not_found(provider: &'static str, resource: impl Into<String>) -> Self {
-        Error::NotFound {
-            provider,
-            resource: resource.into(),
-            source: None,
-        }
+        Error::NotFound { provider, resource: resource.into(), source: None }
     }
 
     /// Builds an [`Error::AlreadyExists`] with no underlying cause.
     pub fn already_exists(provider: &'static str, resource: impl Into<String>) -> Self {
-        Error::AlreadyExists {
-            provider,
-            resource: resource.into(),
-            source: None,
-        }
+        Error::AlreadyExists { provider, resource: resource.into(), source: None }
     }
 
     /// Builds an [`Error::Conflict`] with no underlying cause.
     pub fn conflict(provider: &'static str, message: impl Into<String>) -> Self {
-        Error::Conflict {
-            provider,
-            message: message.into(),
-            source: None,
-        }
+        Error::Conflict { provider, message: message.into(), source: None }
     }
 
     /// Builds an [`Error::Unsupported`].
     pub fn unsupported(provider: &'static str, operation: impl Into<String>) -> Self {
-        Error::Unsupported {
-            provider,
-            operation: operation.into(),
-        }
+        Error::Unsupported { provider, operation: operation.into() }
     }
 
     /// Builds an error of the given kind with a message, for fault injection and for providers' classifiers.
@@ -333,56 +303,16 @@ impl Error {
         let message = message.into();
         match kind {
             ErrorKind::InvalidSpec => Error::invalid_spec("<injected>", message),
-            ErrorKind::NotFound => Error::NotFound {
-                provider,
-                resource: message,
-                source: None,
-            },
-            ErrorKind::AlreadyExists => Error::AlreadyExists {
-                provider,
-                resource: message,
-                source: None,
-            },
-            ErrorKind::Conflict => Error::Conflict {
-                provider,
-                message,
-                source: None,
-            },
-            ErrorKind::PermissionDenied => Error::PermissionDenied {
-                provider,
-                message,
-                source: None,
-            },
-            ErrorKind::Unauthenticated => Error::Unauthenticated {
-                provider,
-                message,
-                source: None,
-            },
-            ErrorKind::Throttled => Error::Throttled {
-                provider,
-                message,
-                retry_after: None,
-                source: None,
-            },
-            ErrorKind::Transient => Error::Transient {
-                provider,
-                message,
-                source: None,
-            },
-            ErrorKind::Unsupported => Error::Unsupported {
-                provider,
-                operation: message,
-            },
-            ErrorKind::Timeout => Error::Timeout {
-                provider,
-                operation: message,
-                after: Duration::ZERO,
-            },
-            ErrorKind::Provider => Error::Provider {
-                provider,
-                message,
-                source: None,
-            },
+            ErrorKind::NotFound => Error::NotFound { provider, resource: message, source: None },
+            ErrorKind::AlreadyExists => Error::AlreadyExists { provider, resource: message, source: None },
+            ErrorKind::Conflict => Error::Conflict { provider, message, source: None },
+            ErrorKind::PermissionDenied => Error::PermissionDenied { provider, message, source: None },
+            ErrorKind::Unauthenticated => Error::Unauthenticated { provider, message, source: None },
+            ErrorKind::Throttled => Error::Throttled { provider, message, retry_after: None, source: None },
+            ErrorKind::Transient => Error::Transient { provider, message, source: None },
+            ErrorKind::Unsupported => Error::Unsupported { provider, operation: message },
+            ErrorKind::Timeout => Error::Timeout { provider, operation: message, after: Duration::ZERO },
+            ErrorKind::Provider => Error::Provider { provider, message, source: None },
         }
     }
 }
@@ -393,11 +323,7 @@ mod tests {
 
     #[test]
     fn only_throttled_and_transient_are_retryable() {
-        let retryable: Vec<ErrorKind> = ALL_KINDS
-            .iter()
-            .copied()
-            .filter(|k| k.is_retryable())
-            .collect();
+        let retryable: Vec<ErrorKind> = ALL_KINDS.iter().copied().filter(|k| k.is_retryable()).collect();
         assert_eq!(retryable, vec![ErrorKind::Throttled, ErrorKind::Transient]);
         for kind in ALL_KINDS {
             let err = Error::of_kind(*kind, "sim", "x");
@@ -423,14 +349,8 @@ mod tests {
     #[test]
     fn invalid_spec_display_names_field_and_counts_the_rest() {
         let err = Error::from_violations(vec![
-            FieldViolation {
-                field: "name".into(),
-                reason: "must not be empty".into(),
-            },
-            FieldViolation {
-                field: "node_pools[0].min".into(),
-                reason: "above max".into(),
-            },
+            FieldViolation { field: "name".into(), reason: "must not be empty".into() },
+            FieldViolation { field: "node_pools[0].min".into(), reason: "above max".into() },
         ])
         .expect("non-empty");
         assert_eq!(
@@ -445,11 +365,7 @@ mod tests {
     #[test]
     fn provider_and_source_are_kept() {
         let cause = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
-        let err = Error::Transient {
-            provider: "eks",
-            message: "network".into(),
-            source: Some(Box::new(cause)),
-        };
+        let err = Error::Transient { provider: "eks", message: "network".into(), source: Some(Box::new(cause)) };
         assert_eq!(err.provider(), Some("eks"));
         let source = std::error::Error::source(&err).expect("source kept");
         assert_eq!(source.to_string(), "reset by peer");
@@ -464,9 +380,6 @@ mod tests {
             source: None,
         };
         assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
-        assert_eq!(
-            Error::of_kind(ErrorKind::Transient, "gke", "x").retry_after(),
-            None
-        );
+        assert_eq!(Error::of_kind(ErrorKind::Transient, "gke", "x").retry_after(), None);
     }
 }

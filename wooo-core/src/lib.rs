@@ -69,9 +69,7 @@ pub use cost::{CostAnalyzer, CostCapabilities, RecommendOptions};
 pub use deployer::{Deployer, DeployerCapabilities, DeployerExt};
 pub use error::{BoxError, Error, ErrorKind, FieldViolation, Result};
 pub use mesh::{MeshCapabilities, MeshConfigurator};
-pub use provisioner::{
-    DeleteOptions, Provisioner, ProvisionerCapabilities, ProvisionerExt, WaitOptions,
-};
+pub use provisioner::{DeleteOptions, Provisioner, ProvisionerCapabilities, ProvisionerExt, WaitOptions};
 
 /// The traits, options and model types most host programs use.
 pub mod prelude {
@@ -80,7 +78,7 @@ pub mod prelude {
     pub use crate::retry::{RetryConfig, Retrying};
     pub use crate::sim::SimCloud;
     pub use crate::{
-        CostAnalyzer, DeleteOptions, Deployer, DeployerExt, Error, ErrorKind, MeshConfigurator,
-        Provisioner, ProvisionerExt, RecommendOptions, Result, WaitOptions,
+        CostAnalyzer, DeleteOptions, Deployer, DeployerExt, Error, ErrorKind, MeshConfigurator, Provisioner,
+        ProvisionerExt, RecommendOptions, Result, WaitOptions,
     };
 }

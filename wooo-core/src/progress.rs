@@ -72,51 +72,19 @@ impl fmt::Display for ProgressEvent {
             ProgressEvent::Started { operation, target } => {
                 write!(f, "{operation} {target}: started")
             }
-            ProgressEvent::Step {
-                operation,
-                target,
-                message,
-                done,
-                total,
-            } => match total {
+            ProgressEvent::Step { operation, target, message, done, total } => match total {
                 Some(t) => write!(f, "{operation} {target}: [{done}/{t}] {message}"),
                 None => write!(f, "{operation} {target}: [{done}] {message}"),
             },
-            ProgressEvent::Waiting {
-                operation,
-                target,
-                status,
-                elapsed,
-            } => {
-                write!(
-                    f,
-                    "{operation} {target}: waiting ({status}, {:.1}s)",
-                    elapsed.as_secs_f64()
-                )
+            ProgressEvent::Waiting { operation, target, status, elapsed } => {
+                write!(f, "{operation} {target}: waiting ({status}, {:.1}s)", elapsed.as_secs_f64())
             }
-            ProgressEvent::Retrying {
-                operation,
-                attempt,
-                delay,
-                error,
-            } => {
-                write!(
-                    f,
-                    "{operation}: attempt {attempt} failed ({error}); retrying in {delay:?}"
-                )
+            ProgressEvent::Retrying { operation, attempt, delay, error } => {
+                write!(f, "{operation}: attempt {attempt} failed ({error}); retrying in {delay:?}")
             }
-            ProgressEvent::Finished {
-                operation,
-                target,
-                elapsed,
-                success,
-            } => {
+            ProgressEvent::Finished { operation, target, elapsed, success } => {
                 let verdict = if *success { "done" } else { "failed" };
-                write!(
-                    f,
-                    "{operation} {target}: {verdict} in {:.1}s",
-                    elapsed.as_secs_f64()
-                )
+                write!(f, "{operation} {target}: {verdict} in {:.1}s", elapsed.as_secs_f64())
             }
         }
     }
@@ -145,9 +113,7 @@ impl Progress {
 
     /// Calls `f` for every event, on the task that emits it. Keep `f` quick.
     pub fn new(f: impl Fn(&ProgressEvent) + Send + Sync + 'static) -> Self {
-        Self {
-            sink: Some(Arc::new(f)),
-        }
+        Self { sink: Some(Arc::new(f)) }
     }
 
     /// Sends events to an unbounded channel.
@@ -173,21 +139,13 @@ impl Progress {
         done: u32,
         total: Option<u32>,
     ) {
-        self.emit(ProgressEvent::Step {
-            operation,
-            target: target.to_string(),
-            message: message.into(),
-            done,
-            total,
-        });
+        self.emit(ProgressEvent::Step { operation, target: target.to_string(), message: message.into(), done, total });
     }
 }
 
 impl fmt::Debug for Progress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Progress")
-            .field("sink", &self.sink.as_ref().map(|_| "<fn>"))
-            .finish()
+        f.debug_struct("Progress").field("sink", &self.sink.as_ref().map(|_| "<fn>")).finish()
     }
 }
 
@@ -204,23 +162,10 @@ pub struct OperationGuard<'a> {
 
 impl<'a> OperationGuard<'a> {
     /// Starts an operation.
-    pub fn start(
-        progress: &'a Progress,
-        operation: &'static str,
-        target: impl Into<String>,
-    ) -> Self {
+    pub fn start(progress: &'a Progress, operation: &'static str, target: impl Into<String>) -> Self {
         let target = target.into();
-        progress.emit(ProgressEvent::Started {
-            operation,
-            target: target.clone(),
-        });
-        Self {
-            progress,
-            operation,
-            target,
-            started: tokio::time::Instant::now(),
-            finished: false,
-        }
+        progress.emit(ProgressEvent::Started { operation, target: target.clone() });
+        Self { progress, operation, target, started: tokio::time::Instant::now(), finished: false }
     }
 
     /// Time since the start.
@@ -235,8 +180,7 @@ impl<'a> OperationGuard<'a> {
 
     /// Reports a step of this operation.
     pub fn step(&self, message: impl Into<String>, done: u32, total: Option<u32>) {
-        self.progress
-            .step(self.operation, &self.target, message, done, total);
+        self.progress.step(self.operation, &self.target, message, done, total);
     }
 
     /// Reports a wait.

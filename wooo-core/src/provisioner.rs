@@ -60,16 +60,11 @@ impl Default for WaitOptions {
 impl WaitOptions {
     /// Waits up to `timeout` with the default intervals.
     pub fn timeout(timeout: Duration) -> Self {
-        Self {
-            timeout,
-            ..Self::default()
-        }
+        Self { timeout, ..Self::default() }
     }
 
     pub(crate) fn next_interval(&self, current: Duration) -> Duration {
-        (current + current / 2)
-            .min(self.max_interval)
-            .max(Duration::from_millis(1))
+        (current + current / 2).min(self.max_interval).max(Duration::from_millis(1))
     }
 }
 
@@ -130,12 +125,7 @@ pub trait Provisioner: Send + Sync + Debug + 'static {
     /// # Errors
     /// [`Error::InvalidSpec`] (field `desired`) when outside min..=max; [`Error::NotFound`] for an unknown
     /// cluster or pool; provider errors.
-    async fn scale_node_pool(
-        &self,
-        id: &ClusterId,
-        node_pool: &str,
-        desired: u32,
-    ) -> Result<Cluster>;
+    async fn scale_node_pool(&self, id: &ClusterId, node_pool: &str, desired: u32) -> Result<Cluster>;
 
     /// How to reach the cluster's API server (kubeconfig data).
     ///
@@ -152,12 +142,7 @@ pub trait ProvisionerExt: Provisioner {
     /// # Errors
     /// [`Error::Timeout`] after `wait.timeout`; [`Error::Provider`] when the cluster reports `Failed` (with
     /// its reason and message); errors from [`Provisioner::get`].
-    async fn wait_ready(
-        &self,
-        id: &ClusterId,
-        wait: &WaitOptions,
-        progress: &Progress,
-    ) -> Result<Cluster> {
+    async fn wait_ready(&self, id: &ClusterId, wait: &WaitOptions, progress: &Progress) -> Result<Cluster> {
         let op = OperationGuard::start(progress, "cluster.wait_ready", format!("cluster/{id}"));
         let deadline = tokio::time::Instant::now() + wait.timeout;
         let mut interval = wait.interval;
@@ -197,12 +182,7 @@ pub trait ProvisionerExt: Provisioner {
     ///
     /// # Errors
     /// As [`Provisioner::apply`] and [`ProvisionerExt::wait_ready`].
-    async fn ensure(
-        &self,
-        spec: &ClusterSpec,
-        wait: &WaitOptions,
-        progress: &Progress,
-    ) -> Result<Cluster> {
+    async fn ensure(&self, spec: &ClusterSpec, wait: &WaitOptions, progress: &Progress) -> Result<Cluster> {
         let cluster = self.apply(spec, progress).await?;
         self.wait_ready(&cluster.id, wait, progress).await
     }
@@ -211,12 +191,7 @@ pub trait ProvisionerExt: Provisioner {
     ///
     /// # Errors
     /// [`Error::Timeout`]; errors from [`Provisioner::get`] other than `NotFound`.
-    async fn wait_deleted(
-        &self,
-        id: &ClusterId,
-        wait: &WaitOptions,
-        progress: &Progress,
-    ) -> Result<()> {
+    async fn wait_deleted(&self, id: &ClusterId, wait: &WaitOptions, progress: &Progress) -> Result<()> {
         let op = OperationGuard::start(progress, "cluster.wait_deleted", format!("cluster/{id}"));
         let deadline = tokio::time::Instant::now() + wait.timeout;
         let mut interval = wait.interval;

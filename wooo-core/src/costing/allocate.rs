@@ -1,8 +1,6 @@
 //! Allocation of node cost to workloads. (Being written.)
 
-use crate::model::{
-    ClusterId, CostReport, Money, NodeCost, TimeWindow, UsageSample, WorkloadProfile,
-};
+use crate::model::{ClusterId, CostReport, Money, NodeCost, TimeWindow, UsageSample, WorkloadProfile};
 
 /// Everything allocation needs.
 #[derive(Debug, Clone)]
@@ -25,11 +23,7 @@ pub struct CostInputs<'a> {
 
 /// Allocates node cost to workloads.
 pub fn allocate(inputs: &CostInputs<'_>) -> CostReport {
-    let total = inputs
-        .nodes
-        .iter()
-        .map(|n| n.cost)
-        .fold(inputs.shared, |a, b| a + b);
+    let total = inputs.nodes.iter().map(|n| n.cost).fold(inputs.shared, |a, b| a + b);
     CostReport {
         cluster: inputs.cluster.clone(),
         window: inputs.window,

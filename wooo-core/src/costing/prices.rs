@@ -51,17 +51,8 @@ pub struct PriceTable {
 
 impl PriceTable {
     /// An empty table.
-    pub fn new(
-        region: impl Into<String>,
-        control_plane: HourlyRate,
-        source: impl Into<String>,
-    ) -> Self {
-        Self {
-            region: region.into(),
-            control_plane,
-            source: source.into(),
-            instances: BTreeMap::new(),
-        }
+    pub fn new(region: impl Into<String>, control_plane: HourlyRate, source: impl Into<String>) -> Self {
+        Self { region: region.into(), control_plane, source: source.into(), instances: BTreeMap::new() }
     }
 
     /// Adds or replaces an instance type.
@@ -97,11 +88,8 @@ impl PriceTable {
             ("r5.large", 2, 16, "0.134", 60, 0),
             ("t3.large", 2, 8, "0.0882", 62, 1),
         ];
-        let mut table = PriceTable::new(
-            "us-east-1",
-            HourlyRate::usd(0.10),
-            "sim price table (AWS us-east-1 list prices, 2025)",
-        );
+        let mut table =
+            PriceTable::new("us-east-1", HourlyRate::usd(0.10), "sim price table (AWS us-east-1 list prices, 2025)");
         for &(name, vcpu, gib, price, savings, bucket) in ROWS {
             let on_demand = Money::from_decimal_str(price, crate::model::Currency::USD)
                 .map(HourlyRate::new)

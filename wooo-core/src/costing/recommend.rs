@@ -21,9 +21,6 @@ pub struct RecommendInputs<'a> {
 }
 
 /// Recommendations, highest estimated savings first.
-pub fn recommend(
-    _inputs: &RecommendInputs<'_>,
-    _options: &RecommendOptions,
-) -> Vec<Recommendation> {
+pub fn recommend(_inputs: &RecommendInputs<'_>, _options: &RecommendOptions) -> Vec<Recommendation> {
     Vec::new()
 }

@@ -125,15 +125,12 @@ impl AppSpec {
 
     /// The effective replica count (explicit, else the tier's).
     pub fn effective_replicas(&self) -> u32 {
-        self.replicas
-            .unwrap_or_else(|| self.tier.defaults().replicas)
+        self.replicas.unwrap_or_else(|| self.tier.defaults().replicas)
     }
 
     /// The effective requests and limits (explicit, else the tier's).
     pub fn effective_resources(&self) -> Resources {
-        self.resources
-            .clone()
-            .unwrap_or_else(|| self.tier.defaults().resources)
+        self.resources.clone().unwrap_or_else(|| self.tier.defaults().resources)
     }
 
     /// This spec with the overlay for `env` merged on top (scalars replace, maps merge key by key, an overlay
@@ -156,12 +153,9 @@ impl AppSpec {
         if let Some(r) = &o.resources {
             out.resources = Some(r.clone());
         }
-        out.env
-            .extend(o.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-        out.config
-            .extend(o.config.iter().map(|(k, v)| (k.clone(), v.clone())));
-        out.labels
-            .extend(o.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        out.env.extend(o.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        out.config.extend(o.config.iter().map(|(k, v)| (k.clone(), v.clone())));
+        out.labels.extend(o.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
         if let Some(i) = &o.ingress {
             out.ingress = Some(i.clone());
         }
@@ -332,14 +326,7 @@ impl Framework {
                 liveness_path: "/health",
                 readiness_path: "/ready",
                 startup_seconds: 60,
-                command: &[
-                    "gunicorn",
-                    "--bind",
-                    "0.0.0.0:5000",
-                    "--workers",
-                    "2",
-                    "app:app",
-                ],
+                command: &["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "2", "app:app"],
                 worker_command: None,
             },
             Framework::Django => FrameworkDefaults {
@@ -347,14 +334,7 @@ impl Framework {
                 liveness_path: "/healthz",
                 readiness_path: "/readyz",
                 startup_seconds: 120,
-                command: &[
-                    "gunicorn",
-                    "--bind",
-                    "0.0.0.0:8000",
-                    "--workers",
-                    "3",
-                    "config.wsgi:application",
-                ],
+                command: &["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "config.wsgi:application"],
                 worker_command: Some(&["celery", "-A", "config", "worker", "--loglevel=INFO"]),
             },
             Framework::Nodejs => FrameworkDefaults {
@@ -614,11 +594,7 @@ fn yes() -> bool {
 
 impl Default for SecuritySpec {
     fn default() -> Self {
-        Self {
-            read_only_root_filesystem: true,
-            run_as_non_root: true,
-            run_as_user: None,
-        }
+        Self { read_only_root_filesystem: true, run_as_non_root: true, run_as_user: None }
     }
 }
 

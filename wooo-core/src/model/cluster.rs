@@ -144,10 +144,7 @@ fn default_disk_gib() -> u32 {
 
 impl Default for DiskSpec {
     fn default() -> Self {
-        Self {
-            size_gib: default_disk_gib(),
-            kind: None,
-        }
+        Self { size_gib: default_disk_gib(), kind: None }
     }
 }
 
@@ -205,16 +202,12 @@ pub struct Cluster {
 impl Cluster {
     /// Whether the cluster is available (its `Available` condition is true).
     pub fn is_ready(&self) -> bool {
-        self.status
-            .condition(ConditionType::Available)
-            .is_some_and(|c| c.status)
+        self.status.condition(ConditionType::Available).is_some_and(|c| c.status)
     }
 
     /// The failure, when the `Failed` condition is true.
     pub fn failure(&self) -> Option<&Condition> {
-        self.status
-            .condition(ConditionType::Failed)
-            .filter(|c| c.status)
+        self.status.condition(ConditionType::Failed).filter(|c| c.status)
     }
 }
 
@@ -264,13 +257,7 @@ impl ClusterStatus {
                 c.reason = reason;
                 c.message = message;
             }
-            None => self.conditions.push(Condition {
-                kind,
-                status,
-                reason,
-                message,
-                last_transition: now,
-            }),
+            None => self.conditions.push(Condition { kind, status, reason, message, last_transition: now }),
         }
     }
 }
@@ -334,9 +321,7 @@ impl ClusterPlan {
 
     /// Whether any change destroys something (replace or delete).
     pub fn is_destructive(&self) -> bool {
-        self.changes
-            .iter()
-            .any(|c| matches!(c.action, ChangeAction::Replace | ChangeAction::Delete))
+        self.changes.iter().any(|c| matches!(c.action, ChangeAction::Replace | ChangeAction::Delete))
     }
 }
 
@@ -372,11 +357,7 @@ impl fmt::Display for PlannedChange {
             ChangeAction::Delete => "-",
             ChangeAction::NoOp => "=",
         };
-        write!(
-            f,
-            "{sign} {} ({:?}): {}",
-            self.target, self.action, self.reason
-        )?;
+        write!(f, "{sign} {} ({:?}): {}", self.target, self.action, self.reason)?;
         if !self.fields.is_empty() {
             write!(f, " [{}]", self.fields.join(", "))?;
         }
@@ -548,14 +529,8 @@ mod kubeconfig {
         pub(super) fn from_access(a: &ClusterAccess) -> Self {
             let name = a.cluster.to_string();
             let user = match &a.auth {
-                ClusterAuth::Token(t) => UserFields {
-                    token: Some(t.expose().to_string()),
-                    ..Default::default()
-                },
-                ClusterAuth::ClientCertificate {
-                    cert_data,
-                    key_data,
-                } => UserFields {
+                ClusterAuth::Token(t) => UserFields { token: Some(t.expose().to_string()), ..Default::default() },
+                ClusterAuth::ClientCertificate { cert_data, key_data } => UserFields {
                     client_certificate_data: Some(cert_data.clone()),
                     client_key_data: Some(key_data.expose().to_string()),
                     ..Default::default()
@@ -565,13 +540,7 @@ mod kubeconfig {
                         api_version: "client.authentication.k8s.io/v1",
                         command: command.clone(),
                         args: args.clone(),
-                        env: env
-                            .iter()
-                            .map(|(n, v)| EnvVar {
-                                name: n.clone(),
-                                value: v.clone(),
-                            })
-                            .collect(),
+                        env: env.iter().map(|(n, v)| EnvVar { name: n.clone(), value: v.clone() }).collect(),
                         interactive_mode: "Never",
                     }),
                     ..Default::default()
@@ -589,18 +558,10 @@ mod kubeconfig {
                         },
                     },
                 }],
-                users: vec![Named {
-                    name: name.clone(),
-                    value: UserEntry { user },
-                }],
+                users: vec![Named { name: name.clone(), value: UserEntry { user } }],
                 contexts: vec![Named {
                     name: name.clone(),
-                    value: ContextEntry {
-                        context: ContextFields {
-                            cluster: name.clone(),
-                            user: name.clone(),
-                        },
-                    },
+                    value: ContextEntry { context: ContextFields { cluster: name.clone(), user: name.clone() } },
                 }],
                 current_context: name,
             }

@@ -68,10 +68,7 @@ pub struct AppRef {
 impl AppRef {
     /// An app reference.
     pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
-        Self {
-            namespace: namespace.into(),
-            name: name.into(),
-        }
+        Self { namespace: namespace.into(), name: name.into() }
     }
 }
 
@@ -176,21 +173,17 @@ impl fmt::Display for CloudKind {
 /// [`crate::Error::InvalidSpec`] naming the field the parser stopped at (`<document>` when it cannot tell),
 /// with the parser's message.
 pub fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> crate::Result<T> {
-    serde_saphyr::from_str(text)
-        .map_err(|e| crate::Error::invalid_spec("<document>", e.to_string()))
+    serde_saphyr::from_str(text).map_err(|e| crate::Error::invalid_spec("<document>", e.to_string()))
 }
 
 /// Reads and parses a spec file (YAML or JSON).
 ///
 /// # Errors
 /// [`crate::Error::InvalidSpec`] when the file cannot be read (field `<file>`) or parsed (see [`from_yaml`]).
-pub fn from_yaml_file<T: serde::de::DeserializeOwned>(
-    path: impl AsRef<std::path::Path>,
-) -> crate::Result<T> {
+pub fn from_yaml_file<T: serde::de::DeserializeOwned>(path: impl AsRef<std::path::Path>) -> crate::Result<T> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        crate::Error::invalid_spec("<file>", format!("cannot read {}: {e}", path.display()))
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| crate::Error::invalid_spec("<file>", format!("cannot read {}: {e}", path.display())))?;
     from_yaml(&text)
 }
 
@@ -199,6 +192,5 @@ pub fn from_yaml_file<T: serde::de::DeserializeOwned>(
 /// # Errors
 /// [`crate::Error::InvalidSpec`] when the value cannot be represented (field `<document>`).
 pub fn to_yaml<T: Serialize>(value: &T) -> crate::Result<String> {
-    serde_saphyr::to_string(value)
-        .map_err(|e| crate::Error::invalid_spec("<document>", e.to_string()))
+    serde_saphyr::to_string(value).map_err(|e| crate::Error::invalid_spec("<document>", e.to_string()))
 }

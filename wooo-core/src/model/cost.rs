@@ -26,10 +26,7 @@ impl TimeWindow {
 
     /// The `hours` hours ending at `end`.
     pub fn last_hours(end: Timestamp, hours: i64) -> Self {
-        Self {
-            start: end - SignedDuration::from_hours(hours),
-            end,
-        }
+        Self { start: end - SignedDuration::from_hours(hours), end }
     }
 
     /// Length in hours (0 when `end` is not after `start`).
@@ -63,10 +60,7 @@ pub struct WorkloadRef {
 impl WorkloadRef {
     /// A workload reference.
     pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
-        Self {
-            namespace: namespace.into(),
-            name: name.into(),
-        }
+        Self { namespace: namespace.into(), name: name.into() }
     }
 }
 
@@ -179,27 +173,19 @@ pub struct CostReport {
 impl CostReport {
     /// Sum of all allocations.
     pub fn allocated(&self) -> Money {
-        self.allocations
-            .iter()
-            .map(|a| a.total)
-            .fold(Money::zero(self.currency), |a, b| a + b)
+        self.allocations.iter().map(|a| a.total).fold(Money::zero(self.currency), |a, b| a + b)
     }
 
     /// Whether `allocated + idle + shared == total` exactly.
     pub fn is_consistent(&self) -> bool {
-        self.allocated()
-            .checked_add(self.idle)
-            .and_then(|m| m.checked_add(self.shared))
-            == Some(self.total)
+        self.allocated().checked_add(self.idle).and_then(|m| m.checked_add(self.shared)) == Some(self.total)
     }
 
     /// Allocation per namespace, sorted by cost, highest first.
     pub fn by_namespace(&self) -> Vec<(String, Money)> {
         let mut map: std::collections::BTreeMap<String, Money> = Default::default();
         for a in &self.allocations {
-            let e = map
-                .entry(a.workload.namespace.clone())
-                .or_insert(Money::zero(self.currency));
+            let e = map.entry(a.workload.namespace.clone()).or_insert(Money::zero(self.currency));
             *e += a.total;
         }
         let mut out: Vec<_> = map.into_iter().collect();
@@ -216,11 +202,7 @@ pub struct Confidence(f64);
 impl Confidence {
     /// A confidence, clamped to 0..=1 (NaN becomes 0).
     pub fn new(value: f64) -> Self {
-        Self(if value.is_nan() {
-            0.0
-        } else {
-            value.clamp(0.0, 1.0)
-        })
+        Self(if value.is_nan() { 0.0 } else { value.clamp(0.0, 1.0) })
     }
     /// The value.
     pub fn value(self) -> f64 {
@@ -242,11 +224,7 @@ pub struct Evidence {
 impl Evidence {
     /// One piece of evidence.
     pub fn new(metric: impl Into<String>, value: f64, detail: impl Into<String>) -> Self {
-        Self {
-            metric: metric.into(),
-            value,
-            detail: detail.into(),
-        }
+        Self { metric: metric.into(), value, detail: detail.into() }
     }
 }
 

@@ -46,14 +46,7 @@ pub struct MeshPolicy {
 impl MeshPolicy {
     /// A policy with only a traffic split.
     pub fn split(app: AppRef, kind: MeshKind, split: TrafficSplit) -> Self {
-        Self {
-            app,
-            kind,
-            traffic: Some(split),
-            resilience: None,
-            mtls: MtlsMode::default(),
-            tracing: None,
-        }
+        Self { app, kind, traffic: Some(split), resilience: None, mtls: MtlsMode::default(), tracing: None }
     }
 }
 
@@ -78,21 +71,11 @@ impl TrafficSplit {
     /// assert_eq!(s.weight_of("v1"), Some(90));
     /// assert_eq!(s.weight_of("v2"), Some(10));
     /// ```
-    pub fn canary(
-        stable: impl Into<String>,
-        canary: impl Into<String>,
-        canary_weight: u32,
-    ) -> Self {
+    pub fn canary(stable: impl Into<String>, canary: impl Into<String>, canary_weight: u32) -> Self {
         Self {
             backends: vec![
-                WeightedBackend {
-                    version: stable.into(),
-                    weight: 100u32.saturating_sub(canary_weight),
-                },
-                WeightedBackend {
-                    version: canary.into(),
-                    weight: canary_weight,
-                },
+                WeightedBackend { version: stable.into(), weight: 100u32.saturating_sub(canary_weight) },
+                WeightedBackend { version: canary.into(), weight: canary_weight },
             ],
             header_match: None,
         }
@@ -100,10 +83,7 @@ impl TrafficSplit {
 
     /// The weight of a version.
     pub fn weight_of(&self, version: &str) -> Option<u32> {
-        self.backends
-            .iter()
-            .find(|b| b.version == version)
-            .map(|b| b.weight)
+        self.backends.iter().find(|b| b.version == version).map(|b| b.weight)
     }
 }
 
@@ -202,8 +182,7 @@ fn default_retry_on() -> Vec<String> {
 impl RetryPolicy {
     /// The longest time the retries can take: `(attempts + 1) × per_try_timeout`.
     pub fn budget(&self) -> Duration {
-        self.per_try_timeout
-            .saturating_mul(self.attempts.saturating_add(1))
+        self.per_try_timeout.saturating_mul(self.attempts.saturating_add(1))
     }
 }
 

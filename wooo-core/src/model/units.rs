@@ -33,13 +33,9 @@ fn parse_quantity_nanos(s: &str) -> Result<u128, ParseUnitError> {
     }
     let body = s.strip_prefix('+').unwrap_or(s);
     if body.starts_with('-') {
-        return Err(ParseUnitError::new(format!(
-            "quantity `{s}` must not be negative"
-        )));
+        return Err(ParseUnitError::new(format!("quantity `{s}` must not be negative")));
     }
-    let num_end = body
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(body.len());
+    let num_end = body.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(body.len());
     let (number, suffix) = body.split_at(num_end);
     let (int_part, frac_part) = match number.split_once('.') {
         Some((i, f)) => (i, f),
@@ -52,9 +48,7 @@ fn parse_quantity_nanos(s: &str) -> Result<u128, ParseUnitError> {
     let mantissa: u128 = if digits.is_empty() {
         0
     } else {
-        digits
-            .parse()
-            .map_err(|_| ParseUnitError::new(format!("quantity `{s}` is too large")))?
+        digits.parse().map_err(|_| ParseUnitError::new(format!("quantity `{s}` is too large")))?
     };
     let frac_digits = frac_part.len() as i32;
     let (exp10, pow1024): (i32, u32) = match suffix {
@@ -75,20 +69,16 @@ fn parse_quantity_nanos(s: &str) -> Result<u128, ParseUnitError> {
         "Pi" => (0, 5),
         "Ei" => (0, 6),
         other if other.starts_with(['e', 'E']) => {
-            let exp: i32 = other[1..].parse().map_err(|_| {
-                ParseUnitError::new(format!("quantity `{s}` has a bad exponent `{other}`"))
-            })?;
+            let exp: i32 = other[1..]
+                .parse()
+                .map_err(|_| ParseUnitError::new(format!("quantity `{s}` has a bad exponent `{other}`")))?;
             if !(-30..=30).contains(&exp) {
-                return Err(ParseUnitError::new(format!(
-                    "quantity `{s}` has an exponent out of range"
-                )));
+                return Err(ParseUnitError::new(format!("quantity `{s}` has an exponent out of range")));
             }
             (exp, 0)
         }
         other => {
-            return Err(ParseUnitError::new(format!(
-                "quantity `{s}` has an unknown suffix `{other}`"
-            )));
+            return Err(ParseUnitError::new(format!("quantity `{s}` has an unknown suffix `{other}`")));
         }
     };
     let too_large = || ParseUnitError::new(format!("quantity `{s}` is too large"));
@@ -141,19 +131,13 @@ impl FromStr for Cpu {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let nanos = parse_quantity_nanos(s)?;
         let millis = nanos.div_ceil(1_000_000);
-        u64::try_from(millis)
-            .map(Cpu)
-            .map_err(|_| ParseUnitError::new(format!("cpu `{s}` is too large")))
+        u64::try_from(millis).map(Cpu).map_err(|_| ParseUnitError::new(format!("cpu `{s}` is too large")))
     }
 }
 
 impl fmt::Display for Cpu {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 % 1000 == 0 {
-            write!(f, "{}", self.0 / 1000)
-        } else {
-            write!(f, "{}m", self.0)
-        }
+        if self.0 % 1000 == 0 { write!(f, "{}", self.0 / 1000) } else { write!(f, "{}m", self.0) }
     }
 }
 
@@ -200,9 +184,7 @@ impl FromStr for Memory {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let nanos = parse_quantity_nanos(s)?;
         let bytes = nanos.div_ceil(1_000_000_000);
-        u64::try_from(bytes)
-            .map(Memory)
-            .map_err(|_| ParseUnitError::new(format!("memory `{s}` is too large")))
+        u64::try_from(bytes).map(Memory).map_err(|_| ParseUnitError::new(format!("memory `{s}` is too large")))
     }
 }
 
@@ -243,9 +225,7 @@ macro_rules! quantity_serde {
                     Raw::Int(i) => i.to_string(),
                     Raw::Float(x) => x.to_string(),
                 };
-                text.parse().map_err(|e: ParseUnitError| {
-                    serde::de::Error::custom(format!("{}: {e}", $what))
-                })
+                text.parse().map_err(|e: ParseUnitError| serde::de::Error::custom(format!("{}: {e}", $what)))
             }
         }
     };
@@ -280,18 +260,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, ParseUnitError> {
     let mut rest = text;
     let mut total_nanos: u128 = 0;
     while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
+        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
         if num_end == 0 {
-            return Err(ParseUnitError::new(format!(
-                "duration `{s}`: expected a number at `{rest}`"
-            )));
+            return Err(ParseUnitError::new(format!("duration `{s}`: expected a number at `{rest}`")));
         }
         let (num, tail) = rest.split_at(num_end);
-        let unit_end = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
+        let unit_end = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
         let (unit, next) = tail.split_at(unit_end);
         let unit_nanos: f64 = match unit {
             "ns" => 1.0,
@@ -301,19 +275,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, ParseUnitError> {
             "m" => 60e9,
             "h" => 3600e9,
             "" => {
-                return Err(ParseUnitError::new(format!(
-                    "duration `{s}`: `{num}` needs a unit (ms, s, m, h)"
-                )));
+                return Err(ParseUnitError::new(format!("duration `{s}`: `{num}` needs a unit (ms, s, m, h)")));
             }
             other => {
-                return Err(ParseUnitError::new(format!(
-                    "duration `{s}`: unknown unit `{other}`"
-                )));
+                return Err(ParseUnitError::new(format!("duration `{s}`: unknown unit `{other}`")));
             }
         };
-        let value: f64 = num
-            .parse()
-            .map_err(|_| ParseUnitError::new(format!("duration `{s}`: bad number `{num}`")))?;
+        let value: f64 = num.parse().map_err(|_| ParseUnitError::new(format!("duration `{s}`: bad number `{num}`")))?;
         total_nanos += (value * unit_nanos).round() as u128;
         rest = next;
     }
@@ -402,8 +370,7 @@ pub mod opt_duration_str {
     /// When the text is not a duration.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         let text = Option::<String>::deserialize(d)?;
-        text.map(|t| parse_duration(&t).map_err(serde::de::Error::custom))
-            .transpose()
+        text.map(|t| parse_duration(&t).map_err(serde::de::Error::custom)).transpose()
     }
 }
 
@@ -451,9 +418,7 @@ impl FromStr for Currency {
         if b.len() == 3 && b.iter().all(u8::is_ascii_uppercase) {
             Ok(Currency([b[0], b[1], b[2]]))
         } else {
-            Err(ParseUnitError::new(format!(
-                "currency `{s}` is not a three-letter upper-case ISO 4217 code"
-            )))
+            Err(ParseUnitError::new(format!("currency `{s}` is not a three-letter upper-case ISO 4217 code")))
         }
     }
 }
@@ -466,9 +431,7 @@ impl Serialize for Currency {
 
 impl<'de> Deserialize<'de> for Currency {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -510,10 +473,7 @@ impl Money {
 
     /// From a float amount, rounded to the nearest nano-unit. For prices read from catalogues.
     pub fn from_f64(amount: f64, currency: Currency) -> Self {
-        Self {
-            nanos: (amount * NANOS_PER_UNIT as f64).round() as i128,
-            currency,
-        }
+        Self { nanos: (amount * NANOS_PER_UNIT as f64).round() as i128, currency }
     }
 
     /// US dollars from a float amount.
@@ -543,11 +503,7 @@ impl Money {
         {
             return Err(bad());
         }
-        let int: i128 = if int_part.is_empty() {
-            0
-        } else {
-            int_part.parse().map_err(|_| bad())?
-        };
+        let int: i128 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| bad())? };
         let mut frac = frac_part.to_string();
         let round_up = frac.len() > 9 && frac.as_bytes()[9] >= b'5';
         frac.truncate(9);
@@ -555,8 +511,7 @@ impl Money {
             frac.push('0');
         }
         let frac: i128 = frac.parse().map_err(|_| bad())?;
-        let mut nanos =
-            int.checked_mul(NANOS_PER_UNIT).ok_or_else(bad)? + frac + i128::from(round_up);
+        let mut nanos = int.checked_mul(NANOS_PER_UNIT).ok_or_else(bad)? + frac + i128::from(round_up);
         if neg {
             nanos = -nanos;
         }
@@ -585,18 +540,12 @@ impl Money {
 
     /// Adds, or `None` when the currencies differ.
     pub fn checked_add(self, other: Money) -> Option<Money> {
-        (self.currency == other.currency).then(|| Money {
-            nanos: self.nanos + other.nanos,
-            ..self
-        })
+        (self.currency == other.currency).then(|| Money { nanos: self.nanos + other.nanos, ..self })
     }
 
     /// The larger of zero and this amount.
     pub fn max_zero(self) -> Money {
-        Money {
-            nanos: self.nanos.max(0),
-            ..self
-        }
+        Money { nanos: self.nanos.max(0), ..self }
     }
 
     /// Full precision decimal text, trailing zeros trimmed (`0.096`, `12`).
@@ -644,40 +593,20 @@ impl Money {
             }
         }
         parts.sort_by_key(|p| p.0);
-        let out = parts
-            .into_iter()
-            .map(|p| Money {
-                nanos: p.1,
-                currency: self.currency,
-            })
-            .collect();
-        (
-            out,
-            Money {
-                nanos: left.max(0),
-                currency: self.currency,
-            },
-        )
+        let out = parts.into_iter().map(|p| Money { nanos: p.1, currency: self.currency }).collect();
+        (out, Money { nanos: left.max(0), currency: self.currency })
     }
 }
 
 fn same_currency(a: Money, b: Money) {
-    assert!(
-        a.currency == b.currency,
-        "cannot combine {} and {} amounts",
-        a.currency,
-        b.currency
-    );
+    assert!(a.currency == b.currency, "cannot combine {} and {} amounts", a.currency, b.currency);
 }
 
 impl Add for Money {
     type Output = Money;
     fn add(self, rhs: Money) -> Money {
         same_currency(self, rhs);
-        Money {
-            nanos: self.nanos + rhs.nanos,
-            ..self
-        }
+        Money { nanos: self.nanos + rhs.nanos, ..self }
     }
 }
 
@@ -691,30 +620,21 @@ impl Sub for Money {
     type Output = Money;
     fn sub(self, rhs: Money) -> Money {
         same_currency(self, rhs);
-        Money {
-            nanos: self.nanos - rhs.nanos,
-            ..self
-        }
+        Money { nanos: self.nanos - rhs.nanos, ..self }
     }
 }
 
 impl Neg for Money {
     type Output = Money;
     fn neg(self) -> Money {
-        Money {
-            nanos: -self.nanos,
-            ..self
-        }
+        Money { nanos: -self.nanos, ..self }
     }
 }
 
 impl Mul<f64> for Money {
     type Output = Money;
     fn mul(self, rhs: f64) -> Money {
-        Money {
-            nanos: (self.nanos as f64 * rhs).round() as i128,
-            ..self
-        }
+        Money { nanos: (self.nanos as f64 * rhs).round() as i128, ..self }
     }
 }
 
@@ -742,17 +662,13 @@ impl FromStr for Money {
     /// Reads `12.5 USD` (or a bare `12.5`, taken as US dollars).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut it = s.split_whitespace();
-        let amount = it
-            .next()
-            .ok_or_else(|| ParseUnitError::new("empty amount"))?;
+        let amount = it.next().ok_or_else(|| ParseUnitError::new("empty amount"))?;
         let currency = match it.next() {
             Some(c) => c.parse()?,
             None => Currency::USD,
         };
         if it.next().is_some() {
-            return Err(ParseUnitError::new(format!(
-                "amount `{s}`: expected `<number> <currency>`"
-            )));
+            return Err(ParseUnitError::new(format!("amount `{s}`: expected `<number> <currency>`")));
         }
         Money::from_decimal_str(amount, currency)
     }
@@ -766,9 +682,7 @@ impl Serialize for Money {
 
 impl<'de> Deserialize<'de> for Money {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -841,10 +755,7 @@ pub type MonthlyRate = Rate<PerMonth>;
 impl<P: Period> Rate<P> {
     /// A rate of `amount` per period `P`.
     pub const fn new(amount: Money) -> Self {
-        Self {
-            amount,
-            period: PhantomData,
-        }
+        Self { amount, period: PhantomData }
     }
     /// US dollars per period.
     pub fn usd(amount: f64) -> Self {
@@ -930,12 +841,7 @@ impl<P: Period> fmt::Display for Rate<P> {
 }
 impl<P: Period> Serialize for Rate<P> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!(
-            "{} {}{}",
-            self.amount.decimal_string(),
-            self.amount.currency(),
-            P::SUFFIX
-        ))
+        s.collect_str(&format_args!("{} {}{}", self.amount.decimal_string(), self.amount.currency(), P::SUFFIX))
     }
 }
 impl<'de, P: Period> Deserialize<'de> for Rate<P> {
@@ -943,14 +849,9 @@ impl<'de, P: Period> Deserialize<'de> for Rate<P> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         let body = text.trim().strip_suffix(P::SUFFIX).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "rate `{text}` must end in `{}` for this field",
-                P::SUFFIX
-            ))
+            serde::de::Error::custom(format!("rate `{text}` must end in `{}` for this field", P::SUFFIX))
         })?;
-        body.parse::<Money>()
-            .map(Rate::new)
-            .map_err(serde::de::Error::custom)
+        body.parse::<Money>().map(Rate::new).map_err(serde::de::Error::custom)
     }
 }
 
@@ -998,12 +899,7 @@ mod tests {
 
     #[test]
     fn quantities_round_trip_through_text_and_serde() {
-        for m in [
-            Memory::from_mib(512),
-            Memory::from_gib(3),
-            Memory::from_bytes(1000),
-            Memory::from_bytes(2048),
-        ] {
+        for m in [Memory::from_mib(512), Memory::from_gib(3), Memory::from_bytes(1000), Memory::from_bytes(2048)] {
             assert_eq!(m.to_string().parse::<Memory>().unwrap(), m);
         }
         for c in [Cpu::from_millis(250), Cpu::from_cores(4)] {
@@ -1013,13 +909,8 @@ mod tests {
         assert_eq!(v, Cpu::from_cores(2));
         let v: Cpu = serde_json::from_str("0.25").unwrap();
         assert_eq!(v, Cpu::from_millis(250));
-        assert_eq!(
-            serde_json::to_string(&Memory::from_mib(256)).unwrap(),
-            "\"256Mi\""
-        );
-        let err = serde_json::from_str::<Memory>("\"12Q\"")
-            .unwrap_err()
-            .to_string();
+        assert_eq!(serde_json::to_string(&Memory::from_mib(256)).unwrap(), "\"256Mi\"");
+        let err = serde_json::from_str::<Memory>("\"12Q\"").unwrap_err().to_string();
         assert!(err.contains("memory"), "{err}");
     }
 
@@ -1049,18 +940,8 @@ mod tests {
         let p = Money::from_decimal_str("0.0116", Currency::USD).unwrap();
         let total: Money = std::iter::repeat_n(p, 1000).sum();
         assert_eq!(total.decimal_string(), "11.6");
-        assert_eq!(
-            Money::from_decimal_str("5.555555555555556e-05", Currency::USD)
-                .unwrap()
-                .nanos(),
-            55_556
-        );
-        assert_eq!(
-            Money::from_decimal_str("1.0000000005", Currency::USD)
-                .unwrap()
-                .nanos(),
-            1_000_000_001
-        );
+        assert_eq!(Money::from_decimal_str("5.555555555555556e-05", Currency::USD).unwrap().nanos(), 55_556);
+        assert_eq!(Money::from_decimal_str("1.0000000005", Currency::USD).unwrap().nanos(), 1_000_000_001);
         assert!(Money::from_decimal_str("1.2.3", Currency::USD).is_err());
         assert!(Money::from_decimal_str("", Currency::USD).is_err());
         let eur: Currency = "EUR".parse().unwrap();
@@ -1082,10 +963,7 @@ mod tests {
         let json = serde_json::to_string(&m).unwrap();
         assert_eq!(json, "\"12.345 USD\"");
         assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), m);
-        assert_eq!(
-            serde_json::from_str::<Money>("\"3\"").unwrap(),
-            Money::usd(3.0)
-        );
+        assert_eq!(serde_json::from_str::<Money>("\"3\"").unwrap(), Money::usd(3.0));
     }
 
     #[test]
@@ -1113,13 +991,8 @@ mod tests {
         let back: HourlyRate = m.convert();
         assert_eq!(back, h);
         assert_eq!(serde_json::to_string(&h).unwrap(), "\"0.1 USD/h\"");
-        assert_eq!(
-            serde_json::from_str::<HourlyRate>("\"0.1 USD/h\"").unwrap(),
-            h
-        );
-        let err = serde_json::from_str::<HourlyRate>("\"73 USD/mo\"")
-            .unwrap_err()
-            .to_string();
+        assert_eq!(serde_json::from_str::<HourlyRate>("\"0.1 USD/h\"").unwrap(), h);
+        let err = serde_json::from_str::<HourlyRate>("\"73 USD/mo\"").unwrap_err().to_string();
         assert!(err.contains("/h"), "{err}");
         assert_eq!((h + h).amount(), Money::usd(0.2));
     }

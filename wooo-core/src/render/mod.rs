@@ -112,9 +112,8 @@ impl Object {
     /// # Errors
     /// Only when serialization fails, which it does not for k8s-openapi types.
     pub fn to_json(&self) -> crate::Result<serde_json::Value> {
-        let mut value = serde_json::to_value(self).map_err(|e| {
-            crate::Error::invalid_spec("<object>", format!("cannot serialize {}: {e}", self.key()))
-        })?;
+        let mut value = serde_json::to_value(self)
+            .map_err(|e| crate::Error::invalid_spec("<object>", format!("cannot serialize {}: {e}", self.key())))?;
         if let Some(map) = value.as_object_mut() {
             map.insert("apiVersion".into(), self.api_version().into());
             map.insert("kind".into(), self.kind().into());
@@ -135,12 +134,8 @@ impl fmt::Debug for Object {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Object::Secret(s) => {
-                let keys: Vec<&String> = s
-                    .data
-                    .iter()
-                    .flat_map(|d| d.keys())
-                    .chain(s.string_data.iter().flat_map(|d| d.keys()))
-                    .collect();
+                let keys: Vec<&String> =
+                    s.data.iter().flat_map(|d| d.keys()).chain(s.string_data.iter().flat_map(|d| d.keys())).collect();
                 f.debug_struct("Secret")
                     .field("metadata", &s.metadata)
                     .field("type_", &s.type_)

@@ -39,8 +39,6 @@ impl SimCloudBuilder {
     }
     /// Builds.
     pub fn build(self) -> SimCloud {
-        SimCloud {
-            state: Arc::new(()),
-        }
+        SimCloud { state: Arc::new(()) }
     }
 }
