@@ -1,1 +1,274 @@
-//! The public conformance suite. (Being written.)
+//! The public conformance suite (feature `conformance`): behaviour every implementation of the four traits must
+//! show, as async functions over trait objects. wooo runs it against the simulator on every `cargo test` and
+//! against each cloud provider's peer (moto, wiremock, kube-fake-client); third parties run it against their own
+//! implementations.
+//!
+//! Each function panics with a message naming the broken rule, like an assertion. Each leaves nothing behind
+//! that it created (it deletes what it made, also after a failed step where it can).
+//!
+//! ```
+//! use wooo_core::conformance;
+//! use wooo_core::prelude::*;
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+//! let cloud = SimCloud::builder().build();
+//! let spec = conformance::sample_cluster_spec("conformance-doc", CloudKind::Sim, "us-east-1", "m5.large");
+//! conformance::provisioner_lifecycle(&cloud.provisioner(), &spec, &WaitOptions::default()).await;
+//! # }
+//! ```
+
+use crate::cost::{CostAnalyzer, RecommendOptions};
+use crate::deployer::Deployer;
+use crate::error::{Error, ErrorKind};
+use crate::mesh::MeshConfigurator;
+use crate::model::{
+    AppRef, AppSpec, ChangeAction, CloudKind, ClusterId, ClusterSpec, Framework, Health, MeshKind, MeshPolicy,
+    NodePoolSpec, TimeWindow, TrafficSplit,
+};
+use crate::progress::Progress;
+use crate::provisioner::{DeleteOptions, Provisioner, ProvisionerExt, WaitOptions};
+use crate::{DeployerExt, Result};
+
+/// A small valid cluster spec: one pool `general` of `instance_type`, min 1, desired 2, max 4.
+pub fn sample_cluster_spec(name: &str, provider: CloudKind, region: &str, instance_type: &str) -> ClusterSpec {
+    ClusterSpec {
+        name: name.to_string(),
+        provider,
+        region: region.to_string(),
+        kubernetes_version: "1.33".to_string(),
+        node_pools: vec![NodePoolSpec {
+            name: "general".to_string(),
+            instance_types: vec![instance_type.to_string()],
+            min: 1,
+            max: 4,
+            desired: Some(2),
+            capacity: Default::default(),
+            labels: Default::default(),
+            taints: Vec::new(),
+            disk: Default::default(),
+            zones: Vec::new(),
+        }],
+        network: Default::default(),
+        tags: Default::default(),
+    }
+}
+
+/// A small valid app spec: a Flask app with two replicas.
+pub fn sample_app_spec(namespace: &str, name: &str) -> AppSpec {
+    let mut app = AppSpec::new(namespace, name, "ghcr.io/example/conformance:1.0.0", Framework::Flask);
+    app.replicas = Some(2);
+    app.env.insert("MODE".into(), "conformance".into());
+    app
+}
+
+fn expect_kind<T: std::fmt::Debug>(result: Result<T>, kind: ErrorKind, what: &str) -> Error {
+    match result {
+        Err(e) if e.kind() == kind => e,
+        Err(e) => panic!("{what}: expected {kind:?}, got {:?}: {e}", e.kind()),
+        Ok(v) => panic!("{what}: expected {kind:?}, got Ok({v:?})"),
+    }
+}
+
+fn expect_ok<T>(result: Result<T>, what: &str) -> T {
+    result.unwrap_or_else(|e| panic!("{what}: unexpected error {:?}: {e}", e.kind()))
+}
+
+/// Provisioner lifecycle: invalid specs are rejected before anything is created, missing clusters are
+/// `NotFound`, plan → apply → ready → idempotent re-apply (a no-op plan) → access → scale within and outside
+/// the pool's range → delete → gone.
+///
+/// `spec` must be valid, name a cluster that does not exist yet, and have a first node pool with `min < max`.
+pub async fn provisioner_lifecycle(p: &dyn Provisioner, spec: &ClusterSpec, wait: &WaitOptions) {
+    let progress = Progress::none();
+    let id = spec.id();
+    let before = expect_ok(p.list().await, "list before").len();
+
+    // Invalid input: typed error naming the field, nothing created.
+    let mut bad = spec.clone();
+    bad.name = "Not_A_Valid_Name".into();
+    let err = expect_kind(p.apply(&bad, &progress).await, ErrorKind::InvalidSpec, "apply with an invalid name");
+    assert_eq!(err.violations()[0].field, "name", "InvalidSpec names the field");
+    let mut bad = spec.clone();
+    bad.node_pools[0].instance_types.clear();
+    let err = expect_kind(p.plan(&bad).await, ErrorKind::InvalidSpec, "plan with no instance types");
+    assert_eq!(err.violations()[0].field, "node_pools[0].instance_types");
+    assert_eq!(expect_ok(p.list().await, "list after invalid").len(), before, "an invalid spec created nothing");
+
+    // Missing cluster.
+    expect_kind(p.get(&id).await, ErrorKind::NotFound, "get before create");
+    expect_kind(p.delete(&id, &DeleteOptions::default()).await, ErrorKind::NotFound, "delete before create");
+
+    // Plan, then create.
+    let plan = expect_ok(p.plan(spec).await, "plan before create");
+    assert!(!plan.is_noop(), "a new cluster's plan creates something");
+    assert_eq!(plan.changes[0].action, ChangeAction::Create, "the cluster itself is created first");
+    let created = expect_ok(p.apply(spec, &progress).await, "apply");
+    assert_eq!(created.id, id);
+    let ready = expect_ok(p.wait_ready(&id, wait, &progress).await, "wait_ready");
+    assert!(ready.is_ready());
+    assert!(ready.status.owned, "wooo's clusters carry the ownership tag");
+    let listed = expect_ok(p.list().await, "list");
+    assert_eq!(listed.iter().filter(|c| c.id == id).count(), 1, "listed exactly once");
+
+    // Idempotence.
+    let again = expect_ok(p.apply(spec, &progress).await, "re-apply");
+    assert_eq!(again.id, id);
+    assert!(expect_ok(p.plan(spec).await, "plan after apply").is_noop(), "re-applying the same spec changes nothing");
+    assert_eq!(expect_ok(p.list().await, "list after re-apply").len(), before + 1, "no duplicate cluster");
+
+    // Access.
+    let access = expect_ok(p.access(&id).await, "access");
+    assert!(!access.endpoint.is_empty(), "access has an endpoint");
+    assert!(!format!("{access:?}").contains("token: \""), "credentials are redacted in Debug");
+
+    // Node pool scaling.
+    let pool = &spec.node_pools[0];
+    let scaled = expect_ok(p.scale_node_pool(&id, &pool.name, pool.max).await, "scale to max");
+    let scaled_pool = scaled.spec.node_pool(&pool.name).expect("scaled pool present");
+    assert_eq!(scaled_pool.desired_count(), pool.max);
+    let err =
+        expect_kind(p.scale_node_pool(&id, &pool.name, pool.max + 1).await, ErrorKind::InvalidSpec, "scale above max");
+    assert_eq!(err.violations()[0].field, "desired");
+    expect_kind(p.scale_node_pool(&id, "no-such-pool", 1).await, ErrorKind::NotFound, "scale unknown pool");
+    expect_ok(p.wait_ready(&id, wait, &progress).await, "ready after scaling");
+
+    // Delete.
+    expect_ok(p.delete(&id, &DeleteOptions::default()).await, "delete");
+    expect_ok(p.wait_deleted(&id, wait, &progress).await, "wait_deleted");
+    expect_kind(p.get(&id).await, ErrorKind::NotFound, "get after delete");
+    assert_eq!(expect_ok(p.list().await, "list after delete").len(), before, "nothing left behind");
+}
+
+/// Deployer round trip on a ready cluster: invalid input rejected, apply → Current (revision 1) → idempotent
+/// re-apply → scale → restart → apply a new image (revision 2) → rollback to the previous revision → empty diff
+/// → delete → `NotFound`.
+///
+/// `app` must be valid and not deployed yet.
+pub async fn deployer_round_trip(d: &dyn Deployer, app: &AppSpec, wait: &WaitOptions) {
+    let progress = Progress::none();
+    let app_ref = app.app_ref();
+
+    let mut bad = app.clone();
+    bad.image = String::new();
+    let err = expect_kind(d.apply(&bad, &progress).await, ErrorKind::InvalidSpec, "apply with no image");
+    assert_eq!(err.violations()[0].field, "image");
+    expect_kind(d.status(&app_ref).await, ErrorKind::NotFound, "status of an app never applied");
+
+    let objects = expect_ok(d.render(app), "render");
+    assert!(objects.iter().any(|o| o.kind() == "Deployment"), "render yields a Deployment");
+    let diff = expect_ok(d.diff(app).await, "diff before apply");
+    assert!(diff.changes.iter().all(|c| c.action == ChangeAction::Create), "a new app's diff only creates");
+
+    let status = expect_ok(d.deploy(app, wait, &progress).await, "deploy");
+    assert_eq!(status.health, Health::Current);
+    assert_eq!(status.revision, 1);
+    assert_eq!(status.desired_replicas, app.effective_replicas());
+    assert_eq!(status.available_replicas, status.desired_replicas);
+    assert!(expect_ok(d.list().await, "list").contains(&app_ref));
+
+    let again = expect_ok(d.apply(app, &progress).await, "re-apply");
+    assert_eq!(again.revision, 1, "re-applying the same spec records no revision");
+    assert!(expect_ok(d.diff(app).await, "diff after apply").is_empty(), "nothing to change after apply");
+
+    let scaled = expect_ok(d.scale(&app_ref, 3).await, "scale");
+    assert_eq!(scaled.desired_replicas, 3);
+    let current = expect_ok(d.wait(&app_ref, wait, &progress).await, "wait after scale");
+    assert_eq!(current.available_replicas, 3);
+
+    expect_ok(d.restart(&app_ref).await, "restart");
+    expect_ok(d.wait(&app_ref, wait, &progress).await, "wait after restart");
+
+    let mut v2 = app.clone();
+    v2.image = format!("{}-next", app.image);
+    let before_v2 = expect_ok(d.history(&app_ref).await, "history before v2").len();
+    expect_ok(d.deploy(&v2, wait, &progress).await, "deploy v2");
+    let history = expect_ok(d.history(&app_ref).await, "history after v2");
+    assert_eq!(history.len(), before_v2 + 1, "a changed spec records a revision");
+    assert_eq!(history.last().map(|r| r.spec.image.as_str()), Some(v2.image.as_str()));
+
+    let rolled = expect_ok(d.rollback(&app_ref, None).await, "rollback");
+    assert!(rolled.revision > history.last().map(|r| r.number).unwrap_or(0), "rollback is a new revision");
+    expect_ok(d.wait(&app_ref, wait, &progress).await, "wait after rollback");
+    let history = expect_ok(d.history(&app_ref).await, "history after rollback");
+    assert_ne!(
+        history.last().map(|r| r.spec.image.as_str()),
+        Some(v2.image.as_str()),
+        "rollback re-applies an earlier spec"
+    );
+    expect_kind(d.rollback(&app_ref, Some(9_999)).await, ErrorKind::NotFound, "rollback to an unknown revision");
+
+    expect_ok(d.delete(&app_ref).await, "delete");
+    expect_kind(d.status(&app_ref).await, ErrorKind::NotFound, "status after delete");
+    assert!(!expect_ok(d.list().await, "list after delete").contains(&app_ref), "nothing left behind");
+}
+
+/// Mesh policy: invalid weights rejected, apply changes, the same apply changes nothing, get returns what was
+/// applied, a canary step changes only the split, delete removes it.
+///
+/// `app` must be deployed on the configurator's cluster; `kind` must be in its capabilities.
+pub async fn mesh_idempotent(m: &dyn MeshConfigurator, app: &AppRef, kind: MeshKind) {
+    let mut bad = TrafficSplit::canary("stable", "canary", 10);
+    bad.backends[0].weight = 80;
+    let err = expect_kind(
+        m.apply(&MeshPolicy::split(app.clone(), kind, bad)).await,
+        ErrorKind::InvalidSpec,
+        "weights summing to 90",
+    );
+    assert_eq!(err.violations()[0].field, "traffic.backends");
+
+    let policy = MeshPolicy::split(app.clone(), kind, TrafficSplit::canary("stable", "canary", 10));
+    let first = expect_ok(m.apply(&policy).await, "apply");
+    assert!(first.changed, "the first apply changes something");
+    assert!(!first.objects.is_empty(), "objects are written");
+    let second = expect_ok(m.apply(&policy).await, "re-apply");
+    assert!(!second.changed, "re-applying the same policy changes nothing");
+    assert_eq!(first.objects, second.objects);
+    assert_eq!(expect_ok(m.get(app).await, "get"), policy);
+
+    let step = expect_ok(m.set_traffic(app, &TrafficSplit::canary("stable", "canary", 50)).await, "canary step");
+    assert!(step.changed);
+    let now = expect_ok(m.get(app).await, "get after step");
+    assert_eq!(now.traffic.as_ref().and_then(|t| t.weight_of("canary")), Some(50));
+    assert_eq!(now.mtls, policy.mtls, "a canary step changes only the split");
+
+    expect_ok(m.delete(app).await, "delete");
+    expect_kind(m.get(app).await, ErrorKind::NotFound, "get after delete");
+}
+
+/// Cost report consistency: allocations + idle + shared equal the total exactly, nothing is negative, the
+/// window is echoed, an empty window is rejected, and recommendations are sorted by savings with confidences in
+/// range and evidence attached.
+pub async fn cost_consistency(c: &dyn CostAnalyzer, cluster: &ClusterId, window: &TimeWindow) {
+    let report = expect_ok(c.cost(cluster, window).await, "cost");
+    assert_eq!(&report.cluster, cluster);
+    assert_eq!(&report.window, window);
+    assert!(report.is_consistent(), "allocations + idle + shared == total: {report:#?}");
+    assert!(report.total.nanos() > 0, "a running cluster costs something");
+    assert!(report.idle.nanos() >= 0 && report.shared.nanos() >= 0);
+    for a in &report.allocations {
+        assert!(a.total.nanos() >= 0, "allocation of {} is negative", a.workload);
+        assert_eq!(a.cpu_cost + a.memory_cost, a.total, "allocation parts add up for {}", a.workload);
+    }
+    let empty = TimeWindow::new(window.end, window.start);
+    let err = expect_kind(c.cost(cluster, &empty).await, ErrorKind::InvalidSpec, "cost over an empty window");
+    assert_eq!(err.violations()[0].field, "window");
+    expect_kind(
+        c.cost(&ClusterId::new("no-such-cluster"), window).await,
+        ErrorKind::NotFound,
+        "cost of an unknown cluster",
+    );
+
+    let recs = expect_ok(c.recommend(cluster, window, &RecommendOptions::default()).await, "recommend");
+    for pair in recs.windows(2) {
+        assert!(
+            pair[0].estimated_monthly_savings >= pair[1].estimated_monthly_savings,
+            "recommendations are sorted by savings"
+        );
+    }
+    for r in &recs {
+        let conf = r.confidence.value();
+        assert!((0.0..=1.0).contains(&conf), "confidence in 0..=1");
+        assert!(!r.evidence.is_empty(), "every recommendation shows its evidence: {}", r.summary);
+        assert!(!r.summary.is_empty());
+    }
+}
