@@ -1,1 +1,11 @@
-//! wooo test suite (one binary).
+//! wooo's test suite: one binary (each test binary links the whole dependency tree, so there is one).
+//!
+//! - `conformance`: the public conformance suite against the simulator, bare and behind the retry decorator.
+//! - `faults`: 1,000 operations against the simulator with injected faults, through the retry decorators.
+//! - `downstream`: how a host program tests its own code with wooo's mocks and simulator.
+//! - `specs`: the spec files shipped with the examples load and validate.
+
+mod conformance;
+mod downstream;
+mod faults;
+mod specs;

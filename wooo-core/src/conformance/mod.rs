@@ -55,7 +55,7 @@ pub fn sample_cluster_spec(name: &str, provider: CloudKind, region: &str, instan
 
 /// A small valid app spec: a Flask app with two replicas.
 pub fn sample_app_spec(namespace: &str, name: &str) -> AppSpec {
-    let mut app = AppSpec::new(namespace, name, "ghcr.io/example/conformance:1.0.0", Framework::Flask);
+    let mut app = AppSpec::new(namespace, name, "registry.example.com/conformance:1.0.0", Framework::Flask);
     app.replicas = Some(2);
     app.env.insert("MODE".into(), "conformance".into());
     app

@@ -167,13 +167,34 @@ impl fmt::Display for CloudKind {
 /// use wooo_core::model::{from_yaml, AppSpec};
 /// let app: AppSpec = from_yaml("name: web\nnamespace: shop\nimage: nginx:1.27\nframework: static\n").unwrap();
 /// assert_eq!(app.name, "web");
+///
+/// let err = from_yaml::<AppSpec>("name: web\nnamespace: shop\nimage: nginx:1.27\nreplicas: many\n").unwrap_err();
+/// assert_eq!(err.violations()[0].field, "replicas");
 /// ```
 ///
 /// # Errors
-/// [`crate::Error::InvalidSpec`] naming the field the parser stopped at (`<document>` when it cannot tell),
-/// with the parser's message.
+/// [`crate::Error::InvalidSpec`] naming the field that does not parse (an unknown field is named too;
+/// `<document>` when the text is not YAML at all), with the parser's message.
 pub fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> crate::Result<T> {
-    serde_saphyr::from_str(text).map_err(|e| crate::Error::invalid_spec("<document>", e.to_string()))
+    // Through a JSON value, so that serde_path_to_error can name the failing field.
+    let value: serde_json::Value =
+        serde_saphyr::from_str(text).map_err(|e| crate::Error::invalid_spec("<document>", e.to_string()))?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        let field = match unknown_field(&message) {
+            Some(name) if path == "." => name.to_string(),
+            Some(name) => format!("{path}.{name}"),
+            None if path == "." => "<document>".to_string(),
+            None => path,
+        };
+        crate::Error::invalid_spec(field, message)
+    })
+}
+
+/// The field name of serde's "unknown field `x`, expected …" message.
+fn unknown_field(message: &str) -> Option<&str> {
+    message.strip_prefix("unknown field `")?.split('`').next()
 }
 
 /// Reads and parses a spec file (YAML or JSON).

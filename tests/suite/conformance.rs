@@ -1,0 +1,82 @@
+//! The conformance suite against the simulator.
+
+use std::time::Duration;
+
+use wooo_core::conformance;
+use wooo_core::prelude::*;
+
+fn wait() -> WaitOptions {
+    WaitOptions {
+        timeout: Duration::from_secs(600),
+        interval: Duration::from_secs(1),
+        max_interval: Duration::from_secs(5),
+    }
+}
+
+async fn ready_cluster(cloud: &SimCloud, name: &str) -> ClusterId {
+    let spec = conformance::sample_cluster_spec(name, CloudKind::Sim, "us-east-1", "m5.large");
+    let cluster = cloud.provisioner().ensure(&spec, &wait(), &Progress::none()).await.expect("cluster");
+    cluster.id
+}
+
+#[tokio::test(start_paused = true)]
+async fn provisioner_lifecycle_on_sim() {
+    let cloud = SimCloud::builder().build();
+    let spec = conformance::sample_cluster_spec("lifecycle", CloudKind::Sim, "us-east-1", "m5.large");
+    conformance::provisioner_lifecycle(&cloud.provisioner(), &spec, &wait()).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn deployer_round_trip_on_sim() {
+    let cloud = SimCloud::builder().build();
+    let id = ready_cluster(&cloud, "deployer").await;
+    let deployer = cloud.deployer(&id).expect("deployer");
+    conformance::deployer_round_trip(&deployer, &conformance::sample_app_spec("shop", "web"), &wait()).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn mesh_idempotent_on_sim_for_every_kind() {
+    let cloud = SimCloud::builder().build();
+    let id = ready_cluster(&cloud, "mesh").await;
+    let deployer = cloud.deployer(&id).expect("deployer");
+    let app = conformance::sample_app_spec("shop", "web");
+    deployer.deploy(&app, &wait(), &Progress::none()).await.expect("deploy");
+    let mesh = cloud.mesh(&id).expect("mesh");
+    for kind in [MeshKind::Istio, MeshKind::GatewayApi, MeshKind::Linkerd] {
+        conformance::mesh_idempotent(&mesh, &app.app_ref(), kind).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn cost_consistency_on_sim() {
+    let cloud = SimCloud::builder().build();
+    let id = ready_cluster(&cloud, "cost").await;
+    let deployer = cloud.deployer(&id).expect("deployer");
+    for (ns, name) in [("shop", "web"), ("shop", "api"), ("data", "etl")] {
+        deployer.deploy(&conformance::sample_app_spec(ns, name), &wait(), &Progress::none()).await.expect("deploy");
+    }
+    let end = jiff::Timestamp::from_second(1_780_000_000).expect("timestamp");
+    for hours in [1, 24, 24 * 30] {
+        conformance::cost_consistency(&cloud.cost_analyzer(), &id, &TimeWindow::last_hours(end, hours)).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn conformance_holds_behind_retries_with_faults() {
+    let cloud = SimCloud::builder().build();
+    cloud.faults().throttle_every(3);
+    let config = RetryConfig { seed: Some(11), ..RetryConfig::default() };
+    let provisioner = Retrying::new(cloud.provisioner(), config.clone());
+    let spec = conformance::sample_cluster_spec("retried", CloudKind::Sim, "us-east-1", "m5.large");
+    conformance::provisioner_lifecycle(&provisioner, &spec, &wait()).await;
+    assert!(cloud.faults().injected() > 0, "faults were injected and absorbed");
+
+    let id = ready_cluster_retrying(&provisioner, "retried-apps").await;
+    let deployer = Retrying::new(cloud.deployer(&id).expect("deployer"), config);
+    conformance::deployer_round_trip(&deployer, &conformance::sample_app_spec("shop", "web"), &wait()).await;
+}
+
+async fn ready_cluster_retrying(p: &Retrying<wooo_core::sim::SimProvisioner>, name: &str) -> ClusterId {
+    let spec = conformance::sample_cluster_spec(name, CloudKind::Sim, "us-east-1", "m5.large");
+    p.ensure(&spec, &wait(), &Progress::none()).await.expect("cluster").id
+}
