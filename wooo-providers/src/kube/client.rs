@@ -84,7 +84,7 @@ mod tests {
             ca_data: None,
             auth: ClusterAuth::Token(SecretString::new("t")),
         };
-        let err = client(&access).await.unwrap_err();
+        let Err(err) = client(&access).await else { panic!("expected an error") };
         assert_eq!(err.violations()[0].field, "endpoint");
     }
 
@@ -96,7 +96,7 @@ mod tests {
             ca_data: Some("not base64 !!".into()),
             auth: ClusterAuth::Token(SecretString::new("t")),
         };
-        let err = client(&access).await.unwrap_err();
+        let Err(err) = client(&access).await else { panic!("expected an error") };
         assert_eq!(err.kind(), wooo_core::ErrorKind::Provider, "{err}");
     }
 }

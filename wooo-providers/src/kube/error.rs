@@ -79,7 +79,8 @@ fn is_already_exists(source: &Option<wooo_core::BoxError>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use kube::core::{Status, StatusDetails};
+    use kube::core::Status;
+    use kube::core::response::StatusDetails;
     use wooo_core::ErrorKind;
 
     use super::*;
@@ -114,12 +115,9 @@ mod tests {
 
     #[test]
     fn throttling_carries_retry_after_and_not_found_names_the_object() {
-        let details = StatusDetails {
-            name: "web".into(),
-            kind: "deployments".into(),
-            retry_after_seconds: 7,
-            ..StatusDetails::default()
-        };
+        // The shape the API server sends (a Status body), parsed as kube-rs parses it.
+        let details: StatusDetails =
+            serde_json::from_str(r#"{"name":"web","kind":"deployments","retryAfterSeconds":7}"#).unwrap();
         let throttled = classify(kube::Error::Api(
             Status::failure("slow down", "TooManyRequests").with_code(429).with_details(details.clone()).boxed(),
         ));
