@@ -4,6 +4,10 @@
 //! deployer in `wooo-providers` applies exactly these, and the simulator stores them.
 
 mod app;
+mod meta;
+mod network;
+mod scaling;
+mod workload;
 
 pub use app::app;
 
