@@ -594,7 +594,7 @@ mod tests {
     /// The employee-management sample app the examples deploy.
     fn employee_management() -> AppSpec {
         let mut s =
-            AppSpec::new("hr", "employee-management", "ghcr.io/example/employee-management:1.4.2", Framework::Flask);
+            AppSpec::new("hr", "employee-management", "registry.example.com/employee-management:1.4.2", Framework::Flask);
         s.port = Some(5000);
         s.replicas = Some(3);
         s.ingress = Some(IngressSpec {
@@ -621,7 +621,7 @@ mod tests {
         assert_eq!(body.replicas, Some(3));
         assert_eq!(body.template.metadata.clone().unwrap().labels.unwrap()["version"], "1.4.2");
         let c = container(d);
-        assert_eq!(c.image.as_deref(), Some("ghcr.io/example/employee-management:1.4.2"));
+        assert_eq!(c.image.as_deref(), Some("registry.example.com/employee-management:1.4.2"));
         assert_eq!(c.ports.clone().unwrap()[0].container_port, 5000);
         assert!(c.command.clone().unwrap().contains(&"0.0.0.0:5000".to_string()));
         let env = c.env.unwrap();

@@ -177,7 +177,7 @@ mod tests {
 
     #[test]
     fn image_version_takes_the_tag_after_a_registry_port() {
-        assert_eq!(image_version("ghcr.io/example/employee-management:1.4.2"), "1.4.2");
+        assert_eq!(image_version("registry.example.com/employee-management:1.4.2"), "1.4.2");
         assert_eq!(image_version("localhost:5000/shop/web"), "latest");
         assert_eq!(image_version("localhost:5000/shop/web:v2"), "v2");
         assert_eq!(image_version("nginx"), "latest");
