@@ -42,8 +42,8 @@
 //! [`retry::Retrying`] to retry throttling and passing failures with backoff.
 //!
 //! ## Features
-//! - `conformance`: the public behaviour suite ([`conformance`]) any implementation can run.
-//! - `testing`: mockall mocks of the four traits ([`testing`]).
+//! - `conformance`: the public behaviour suite (module `conformance`) any implementation can run.
+//! - `testing`: mockall mocks of the four traits (module `testing`).
 
 pub mod costing;
 pub mod error;
