@@ -10,10 +10,10 @@
 //! cloud SDK.
 //!
 //! ## Quick look (on the simulator)
-//! ```ignore
+//! ```
 //! use wooo_core::prelude::*;
 //!
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> wooo_core::Result<()> {
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() -> wooo_core::Result<()> {
 //! let cloud = SimCloud::builder().provisioning_delay(std::time::Duration::ZERO).build();
 //! let spec: ClusterSpec = wooo_core::model::from_yaml(r#"
 //! name: demo

@@ -293,7 +293,6 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    #[ignore = "needs validate/render (merged later)"]
     async fn allocation_covers_every_app_and_reflects_usage() {
         let cloud = SimCloud::new();
         let id = cluster_with_apps(&cloud).await;
@@ -309,7 +308,6 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    #[ignore = "needs validate/render (merged later)"]
     async fn over_provisioned_apps_get_recommendations() {
         let cloud = SimCloud::new();
         let id = cluster_with_apps(&cloud).await;

@@ -551,7 +551,6 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    #[ignore = "needs validate/render (merged later)"]
     async fn diff_lists_created_updated_and_pruned_objects() {
         let (cloud, deployer) = setup().await;
         let mut app = web_app("shop", "web");
@@ -584,7 +583,6 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    #[ignore = "needs validate/render (merged later)"]
     async fn invalid_app_is_rejected_before_anything_is_stored() {
         let (_cloud, deployer) = setup().await;
         let mut app = web_app("shop", "web");

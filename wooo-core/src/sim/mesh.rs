@@ -191,7 +191,6 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    #[ignore = "needs validate/render (merged later)"]
     async fn invalid_weights_are_rejected_and_nothing_changes() {
         let (_cloud, mesh, app) = setup().await;
         let good = MeshPolicy::split(app.clone(), MeshKind::Istio, TrafficSplit::canary("v1", "v2", 10));

@@ -357,7 +357,6 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    #[ignore = "needs plan (merged later)"]
     async fn replacing_a_node_pool_takes_the_full_delay() {
         let cloud = SimCloud::new();
         let prov = cloud.provisioner();
@@ -465,7 +464,6 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    #[ignore = "needs validate/render (merged later)"]
     async fn scale_node_pool_outside_its_range_is_invalid() {
         let cloud = SimCloud::new();
         let prov = cloud.provisioner();
@@ -529,7 +527,6 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    #[ignore = "needs validate/render (merged later)"]
     async fn invalid_specs_change_nothing() {
         let cloud = SimCloud::new();
         let prov = cloud.provisioner();
