@@ -115,7 +115,7 @@ async fn main() -> wooo_core::Result<()> {
     println!("\n4. Cost over the last 30 days ({})", report.source);
     for node in &report.nodes {
         println!(
-            "    pool {:<8} {:>3.0} node-hours of {} ({}) at {} = {}",
+            "    pool {:<8} {:>4.0} node-hours of {} ({}) at {:#} = {}",
             node.node_pool, node.node_hours, node.instance_type, node.capacity, node.hourly_price, node.cost
         );
     }
@@ -128,13 +128,7 @@ async fn main() -> wooo_core::Result<()> {
     let recommendations = analyzer.recommend(&cluster.id, &window, &RecommendOptions::default()).await?;
     println!("\n    {} recommendations:", recommendations.len());
     for r in &recommendations {
-        println!(
-            "    - [{}] {} (saves {}, confidence {:.0}%)",
-            r.action.kind(),
-            r.summary,
-            r.estimated_monthly_savings,
-            r.confidence.value() * 100.0
-        );
+        println!("    - [{}] {} (confidence {:.0}%)", r.action.kind(), r.summary, r.confidence.value() * 100.0);
     }
 
     println!("\nDone. The cloud providers in wooo-providers implement the same four traits.");

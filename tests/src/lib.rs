@@ -8,7 +8,8 @@ use std::path::PathBuf;
 /// When it is missing, the test skips with a loud message, unless `WOOO_REQUIRE_PEERS=1` (set by the test
 /// script and CI), where it panics: CI can never pass by skipping.
 pub fn peer(program: &str) -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
     if let Some(peers) = std::env::var_os("WOOO_PEERS_DIR") {
         let peers = PathBuf::from(peers);
         dirs.push(peers.join("bin"));

@@ -9,7 +9,7 @@ use wooo_core::conformance::{sample_app_spec, sample_cluster_spec};
 use wooo_core::prelude::*;
 
 const CLUSTERS: usize = 5;
-const APPS_PER_CLUSTER: usize = 20;
+const APPS_PER_CLUSTER: usize = 30;
 
 fn wait() -> WaitOptions {
     WaitOptions {
@@ -94,5 +94,9 @@ async fn a_thousand_operations_converge_under_injected_faults() {
     let injected = cloud.faults().injected();
     let calls = cloud.call_count();
     let rate = injected as f64 / calls as f64;
+    eprintln!(
+        "faults: {operations} operations, {calls} simulator calls, {injected} injected faults ({:.1}%)",
+        rate * 100.0
+    );
     assert!((0.07..0.13).contains(&rate), "about 10% of {calls} calls failed: {injected}");
 }

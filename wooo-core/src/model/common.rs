@@ -170,6 +170,9 @@ impl fmt::Display for CloudKind {
 ///
 /// let err = from_yaml::<AppSpec>("name: web\nnamespace: shop\nimage: nginx:1.27\nreplicas: many\n").unwrap_err();
 /// assert_eq!(err.violations()[0].field, "replicas");
+///
+/// let err = from_yaml::<AppSpec>("name: web\nnamespace: shop\nimage: nginx:1.27\nprobes: {livness_path: /h}\n").unwrap_err();
+/// assert_eq!(err.violations()[0].field, "probes.livness_path");
 /// ```
 ///
 /// # Errors
@@ -182,11 +185,11 @@ pub fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> crate::Result<T>
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let message = e.inner().to_string();
+        // The path of an unknown field already ends with its name, except at the root.
         let field = match unknown_field(&message) {
-            Some(name) if path == "." => name.to_string(),
-            Some(name) => format!("{path}.{name}"),
-            None if path == "." => "<document>".to_string(),
-            None => path,
+            _ if path != "." => path,
+            Some(name) => name.to_string(),
+            None => "<document>".to_string(),
         };
         crate::Error::invalid_spec(field, message)
     })

@@ -593,8 +593,12 @@ mod tests {
 
     /// The employee-management sample app the examples deploy.
     fn employee_management() -> AppSpec {
-        let mut s =
-            AppSpec::new("hr", "employee-management", "registry.example.com/employee-management:1.4.2", Framework::Flask);
+        let mut s = AppSpec::new(
+            "hr",
+            "employee-management",
+            "registry.example.com/employee-management:1.4.2",
+            Framework::Flask,
+        );
         s.port = Some(5000);
         s.replicas = Some(3);
         s.ingress = Some(IngressSpec {

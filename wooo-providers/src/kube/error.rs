@@ -24,8 +24,7 @@ pub fn classify(err: kube::Error) -> Error {
                 .as_ref()
                 .map(|d| format!("{} {:?}", if d.kind.is_empty() { "object" } else { &d.kind }, d.name))
                 .unwrap_or_else(|| message.clone());
-            let retry_after =
-                status.details.as_ref().map(|d| Duration::from_secs(u64::from(d.retry_after_seconds)));
+            let retry_after = status.details.as_ref().map(|d| Duration::from_secs(u64::from(d.retry_after_seconds)));
             let source = Some(Box::new(err) as wooo_core::BoxError);
             match status_code(&source) {
                 404 => Error::NotFound { provider: PROVIDER, resource, source },
@@ -123,16 +122,16 @@ mod tests {
         ));
         assert_eq!(throttled.retry_after(), Some(Duration::from_secs(7)));
         assert!(throttled.is_retryable());
-        let missing =
-            classify(kube::Error::Api(Status::failure("gone", "NotFound").with_code(404).with_details(details).boxed()));
+        let missing = classify(kube::Error::Api(
+            Status::failure("gone", "NotFound").with_code(404).with_details(details).boxed(),
+        ));
         assert_eq!(missing.to_string(), "kube: deployments \"web\" not found");
     }
 
     #[test]
     fn non_api_errors() {
-        let discovery = classify(kube::Error::Discovery(kube::error::DiscoveryError::MissingKind(
-            "VirtualService".into(),
-        )));
+        let discovery =
+            classify(kube::Error::Discovery(kube::error::DiscoveryError::MissingKind("VirtualService".into())));
         assert_eq!(discovery.kind(), ErrorKind::NotFound);
         let serde = classify(kube::Error::SerdeError(serde_json::from_str::<u8>("x").unwrap_err()));
         assert_eq!(serde.kind(), ErrorKind::Provider);
