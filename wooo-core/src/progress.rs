@@ -158,14 +158,22 @@ pub struct OperationGuard<'a> {
     target: String,
     started: tokio::time::Instant,
     finished: bool,
+    span: tracing::Span,
 }
 
 impl<'a> OperationGuard<'a> {
     /// Starts an operation.
     pub fn start(progress: &'a Progress, operation: &'static str, target: impl Into<String>) -> Self {
         let target = target.into();
-        progress.emit(ProgressEvent::Started { operation, target: target.clone() });
-        Self { progress, operation, target, started: tokio::time::Instant::now(), finished: false }
+        let span = tracing::info_span!("wooo.operation", operation, target = %target);
+        span.in_scope(|| progress.emit(ProgressEvent::Started { operation, target: target.clone() }));
+        Self { progress, operation, target, started: tokio::time::Instant::now(), finished: false, span }
+    }
+
+    /// The operation's `tracing` span (`wooo.operation`, with fields `operation` and `target`); every event of
+    /// the operation is recorded inside it. Instrument sub-futures with it to nest their own spans.
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
     }
 
     /// Time since the start.
@@ -180,17 +188,18 @@ impl<'a> OperationGuard<'a> {
 
     /// Reports a step of this operation.
     pub fn step(&self, message: impl Into<String>, done: u32, total: Option<u32>) {
-        self.progress.step(self.operation, &self.target, message, done, total);
+        self.span.in_scope(|| self.progress.step(self.operation, &self.target, message, done, total));
     }
 
     /// Reports a wait.
     pub fn waiting(&self, status: impl Into<String>) {
-        self.progress.emit(ProgressEvent::Waiting {
+        let event = ProgressEvent::Waiting {
             operation: self.operation,
             target: self.target.clone(),
             status: status.into(),
             elapsed: self.elapsed(),
-        });
+        };
+        self.span.in_scope(|| self.progress.emit(event));
     }
 
     /// Reports the end; returns `result` unchanged.
@@ -201,12 +210,13 @@ impl<'a> OperationGuard<'a> {
     }
 
     fn report(&self, success: bool) {
-        self.progress.emit(ProgressEvent::Finished {
+        let event = ProgressEvent::Finished {
             operation: self.operation,
             target: self.target.clone(),
             elapsed: self.elapsed(),
             success,
-        });
+        };
+        self.span.in_scope(|| self.progress.emit(event));
     }
 }
 
@@ -215,5 +225,55 @@ impl Drop for OperationGuard<'_> {
         if !self.finished {
             self.report(false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<ProgressEvent>) -> Vec<ProgressEvent> {
+        std::iter::from_fn(|| rx.try_recv().ok()).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_operation_reports_start_steps_waits_and_its_end_with_timing() {
+        let (progress, mut rx) = Progress::channel();
+        let op = OperationGuard::start(&progress, "demo.op", "thing/1");
+        op.step("first", 1, Some(2));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        op.waiting("still going");
+        let out: Result<u8, ()> = op.finish(Ok(7));
+        assert_eq!(out, Ok(7));
+        let events = drain(&mut rx);
+        assert_eq!(events.len(), 4, "{events:?}");
+        assert_eq!(events[0], ProgressEvent::Started { operation: "demo.op", target: "thing/1".into() });
+        assert_eq!(events[1].to_string(), "demo.op thing/1: [1/2] first");
+        assert!(matches!(&events[2], ProgressEvent::Waiting { elapsed, .. } if *elapsed == Duration::from_secs(3)));
+        assert!(
+            matches!(events[3], ProgressEvent::Finished { success: true, elapsed, .. } if elapsed == Duration::from_secs(3))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dropped_or_failed_operation_reports_failure() {
+        let (progress, mut rx) = Progress::channel();
+        drop(OperationGuard::start(&progress, "demo.op", "x"));
+        let failed: Result<(), &str> = OperationGuard::start(&progress, "demo.op", "y").finish(Err("no"));
+        assert!(failed.is_err());
+        let ends: Vec<bool> = drain(&mut rx)
+            .into_iter()
+            .filter_map(|e| match e {
+                ProgressEvent::Finished { success, .. } => Some(success),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ends, vec![false, false]);
+    }
+
+    #[test]
+    fn progress_none_discards_and_debug_hides_the_sink() {
+        Progress::none().emit(ProgressEvent::Started { operation: "x", target: "y".into() });
+        assert_eq!(format!("{:?}", Progress::new(|_| {})), "Progress { sink: Some(\"<fn>\") }");
     }
 }
