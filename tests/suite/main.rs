@@ -4,8 +4,10 @@
 //! - `faults`: 1,000 operations against the simulator with injected faults, through the retry decorators.
 //! - `downstream`: how a host program tests its own code with wooo's mocks and simulator.
 //! - `specs`: the spec files shipped with the examples load and validate.
+//! - `prices`: the price catalogues of `wooo-cost` over the real price snapshot in `shared/data/prices`.
 
 mod conformance;
 mod downstream;
 mod faults;
+mod prices;
 mod specs;
