@@ -13,8 +13,10 @@ use crate::model::AppSpec;
 const POD_SECURITY_ENFORCE_LABEL: &str = "pod-security.kubernetes.io/enforce";
 
 /// Renders an app's objects in apply order: Namespace, ServiceAccount, ConfigMap (when `config` is set), Secret
-/// (when `secrets` is set), the Deployment (and Django's `<name>-worker`), Service, Ingress, HorizontalPodAutoscaler,
-/// PodDisruptionBudget, NetworkPolicy (each when the spec asks for it).
+/// (when `secrets` is set), the Deployment (and Django's `<name>-worker`), Service, Ingress and its cert-manager
+/// Certificate, HorizontalPodAutoscaler, PodDisruptionBudget, NetworkPolicy, then the monitoring objects
+/// (ServiceMonitor, PrometheusRule, Grafana dashboard ConfigMap; see [`super::monitoring`]), each when the spec
+/// asks for it.
 ///
 /// The spec is validated first. Output is deterministic: the same spec renders the same objects, byte for byte.
 ///
@@ -35,6 +37,7 @@ pub fn app(spec: &AppSpec) -> Result<Vec<Object>> {
     objects.push(Object::Service(network::service(&ctx)));
     if let Some(ingress) = &spec.ingress {
         objects.push(Object::Ingress(network::ingress(&ctx, ingress)));
+        objects.extend(super::certificate(spec)?);
     }
     if let Some(autoscaling) = &spec.autoscaling {
         objects.push(Object::HorizontalPodAutoscaler(scaling::hpa(&ctx, autoscaling)?));
@@ -45,6 +48,7 @@ pub fn app(spec: &AppSpec) -> Result<Vec<Object>> {
     if let Some(isolation) = &spec.isolation {
         objects.push(Object::NetworkPolicy(network::network_policy(&ctx, isolation)));
     }
+    objects.extend(super::monitoring(spec)?);
     Ok(objects)
 }
 
@@ -305,7 +309,7 @@ mod tests {
     }
 
     #[test]
-    fn ingress_with_tls_gets_the_issuer_annotation_and_a_tls_secret() {
+    fn ingress_with_tls_gets_a_certificate_and_a_tls_secret() {
         let mut s = spec(Framework::Nextjs);
         s.ingress = Some(IngressSpec {
             host: "shop.example.com".into(),
@@ -315,7 +319,10 @@ mod tests {
         });
         let objects = app(&s).unwrap();
         let ing = ingress(&objects).unwrap();
-        assert_eq!(ing.metadata.annotations.unwrap()["cert-manager.io/cluster-issuer"], "letsencrypt-staging");
+        assert!(ing.metadata.annotations.is_none(), "no ingress-shim annotation: the Certificate is explicit");
+        let cert = objects.iter().find(|o| o.kind() == "Certificate").expect("a Certificate").to_json().unwrap();
+        assert_eq!(cert["spec"]["issuerRef"]["name"], "letsencrypt-staging");
+        assert_eq!(cert["spec"]["secretName"], "web-tls");
         let body = ing.spec.unwrap();
         assert_eq!(body.ingress_class_name.as_deref(), Some("nginx"));
         let tls = &body.tls.unwrap()[0];
@@ -613,11 +620,35 @@ mod tests {
     }
 
     #[test]
+    fn monitoring_objects_come_last_when_monitoring_is_set() {
+        let mut s = spec(Framework::Flask);
+        s.monitoring = Some(crate::model::MonitoringSpec {
+            metrics_port: None,
+            metrics_path: "/metrics".into(),
+            alerts: Default::default(),
+        });
+        let objects = app(&s).unwrap();
+        let keys: Vec<String> = objects.iter().rev().take(3).map(Object::key).collect();
+        assert_eq!(keys, ["ConfigMap/web-dashboard", "PrometheusRule/web", "ServiceMonitor/web"]);
+        s.monitoring = None;
+        assert!(app(&s).unwrap().iter().all(|o| o.kind() != "ServiceMonitor"));
+    }
+
+    #[test]
     fn employee_management_sample_renders() {
         let objects = app(&employee_management()).unwrap();
         assert_eq!(
             kinds(&objects),
-            ["Namespace", "ServiceAccount", "Secret", "Deployment", "Service", "Ingress", "PodDisruptionBudget"]
+            [
+                "Namespace",
+                "ServiceAccount",
+                "Secret",
+                "Deployment",
+                "Service",
+                "Ingress",
+                "Certificate",
+                "PodDisruptionBudget"
+            ]
         );
         let d = deployment(&objects, "employee-management");
         assert_eq!(d.metadata.namespace.as_deref(), Some("hr"));
@@ -636,7 +667,7 @@ mod tests {
         let key_ref = env[1].value_from.clone().unwrap().secret_key_ref.unwrap();
         assert_eq!((key_ref.name.as_str(), key_ref.key.as_str()), ("employee-management-secrets", "DATABASE_URL"));
         let ing = ingress(&objects).unwrap();
-        assert_eq!(ing.metadata.annotations.clone().unwrap()["cert-manager.io/cluster-issuer"], "letsencrypt-prod");
+        assert!(objects.iter().any(|o| o.key() == "Certificate/employee-management-tls"));
         let tls = ing.spec.unwrap().tls.unwrap();
         assert_eq!(tls[0].hosts.clone().unwrap(), ["employees.example.com"]);
         assert_eq!(tls[0].secret_name.as_deref(), Some("employee-management-tls"));

@@ -32,7 +32,7 @@ pub(super) enum Component {
 
 impl Component {
     /// The `app.kubernetes.io/component` value.
-    pub(super) fn as_str(self) -> &'static str {
+    pub(super) const fn as_str(self) -> &'static str {
         match self {
             Component::Web => "web",
             Component::Worker => "worker",

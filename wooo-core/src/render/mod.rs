@@ -1,15 +1,23 @@
 //! Rendering: specs become typed Kubernetes objects (k8s-openapi structs), never string templates.
 //!
 //! Rendering is pure. [`app`] turns an [`crate::model::AppSpec`] into its objects in apply order; the Kubernetes
-//! deployer in `wooo-providers` applies exactly these, and the simulator stores them.
+//! deployer in `wooo-providers` applies exactly these, and the simulator stores them. [`mesh`] renders a
+//! [`crate::model::MeshPolicy`] for Istio, the Gateway API or Linkerd; [`monitoring`], [`certificate`],
+//! [`prometheus_rule_file`] and [`alertmanager_fragment`] render an app's monitoring. Custom resources are typed
+//! too ([`crd`]).
 
 mod app;
+pub mod crd;
+mod mesh;
 mod meta;
+mod monitoring;
 mod network;
 mod scaling;
 mod workload;
 
 pub use app::app;
+pub use mesh::{mesh, mesh_ignored};
+pub use monitoring::{RepairAction, alert_rules, alertmanager_fragment, certificate, monitoring, prometheus_rule_file};
 
 use std::fmt;
 
@@ -20,6 +28,8 @@ use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
+
+use crd::{cert_manager, gateway, istio, linkerd, prometheus};
 
 /// One rendered Kubernetes object, typed.
 #[non_exhaustive]
@@ -46,6 +56,24 @@ pub enum Object {
     PodDisruptionBudget(PodDisruptionBudget),
     /// networking.k8s.io/v1 NetworkPolicy.
     NetworkPolicy(NetworkPolicy),
+    /// networking.istio.io/v1 VirtualService.
+    VirtualService(istio::VirtualService),
+    /// networking.istio.io/v1 DestinationRule.
+    DestinationRule(istio::DestinationRule),
+    /// security.istio.io/v1 PeerAuthentication.
+    PeerAuthentication(istio::PeerAuthentication),
+    /// telemetry.istio.io/v1 Telemetry.
+    Telemetry(istio::Telemetry),
+    /// gateway.networking.k8s.io/v1 HTTPRoute.
+    HttpRoute(gateway::HttpRoute),
+    /// policy.linkerd.io/v1beta3 HTTPRoute.
+    LinkerdHttpRoute(linkerd::HttpRoute),
+    /// monitoring.coreos.com/v1 ServiceMonitor.
+    ServiceMonitor(prometheus::ServiceMonitor),
+    /// monitoring.coreos.com/v1 PrometheusRule.
+    PrometheusRule(prometheus::PrometheusRule),
+    /// cert-manager.io/v1 Certificate.
+    Certificate(cert_manager::Certificate),
 }
 
 impl Object {
@@ -62,6 +90,15 @@ impl Object {
             Object::HorizontalPodAutoscaler(_) => "HorizontalPodAutoscaler",
             Object::PodDisruptionBudget(_) => "PodDisruptionBudget",
             Object::NetworkPolicy(_) => "NetworkPolicy",
+            Object::VirtualService(_) => istio::VirtualService::KIND,
+            Object::DestinationRule(_) => istio::DestinationRule::KIND,
+            Object::PeerAuthentication(_) => istio::PeerAuthentication::KIND,
+            Object::Telemetry(_) => istio::Telemetry::KIND,
+            Object::HttpRoute(_) => gateway::HttpRoute::KIND,
+            Object::LinkerdHttpRoute(_) => linkerd::HttpRoute::KIND,
+            Object::ServiceMonitor(_) => prometheus::ServiceMonitor::KIND,
+            Object::PrometheusRule(_) => prometheus::PrometheusRule::KIND,
+            Object::Certificate(_) => cert_manager::Certificate::KIND,
         }
     }
 
@@ -77,6 +114,15 @@ impl Object {
             Object::Ingress(_) | Object::NetworkPolicy(_) => "networking.k8s.io/v1",
             Object::HorizontalPodAutoscaler(_) => "autoscaling/v2",
             Object::PodDisruptionBudget(_) => "policy/v1",
+            Object::VirtualService(_) => istio::VirtualService::API_VERSION,
+            Object::DestinationRule(_) => istio::DestinationRule::API_VERSION,
+            Object::PeerAuthentication(_) => istio::PeerAuthentication::API_VERSION,
+            Object::Telemetry(_) => istio::Telemetry::API_VERSION,
+            Object::HttpRoute(_) => gateway::HttpRoute::API_VERSION,
+            Object::LinkerdHttpRoute(_) => linkerd::HttpRoute::API_VERSION,
+            Object::ServiceMonitor(_) => prometheus::ServiceMonitor::API_VERSION,
+            Object::PrometheusRule(_) => prometheus::PrometheusRule::API_VERSION,
+            Object::Certificate(_) => cert_manager::Certificate::API_VERSION,
         }
     }
 
@@ -93,6 +139,15 @@ impl Object {
             Object::HorizontalPodAutoscaler(o) => &o.metadata,
             Object::PodDisruptionBudget(o) => &o.metadata,
             Object::NetworkPolicy(o) => &o.metadata,
+            Object::VirtualService(o) => &o.metadata,
+            Object::DestinationRule(o) => &o.metadata,
+            Object::PeerAuthentication(o) => &o.metadata,
+            Object::Telemetry(o) => &o.metadata,
+            Object::HttpRoute(o) => &o.metadata,
+            Object::LinkerdHttpRoute(o) => &o.metadata,
+            Object::ServiceMonitor(o) => &o.metadata,
+            Object::PrometheusRule(o) => &o.metadata,
+            Object::Certificate(o) => &o.metadata,
         }
     }
 
@@ -156,6 +211,15 @@ impl fmt::Debug for Object {
             Object::HorizontalPodAutoscaler(o) => o.fmt(f),
             Object::PodDisruptionBudget(o) => o.fmt(f),
             Object::NetworkPolicy(o) => o.fmt(f),
+            Object::VirtualService(o) => o.fmt(f),
+            Object::DestinationRule(o) => o.fmt(f),
+            Object::PeerAuthentication(o) => o.fmt(f),
+            Object::Telemetry(o) => o.fmt(f),
+            Object::HttpRoute(o) => o.fmt(f),
+            Object::LinkerdHttpRoute(o) => o.fmt(f),
+            Object::ServiceMonitor(o) => o.fmt(f),
+            Object::PrometheusRule(o) => o.fmt(f),
+            Object::Certificate(o) => o.fmt(f),
         }
     }
 }

@@ -18,7 +18,6 @@ use crate::model::{IngressSpec as AppIngress, IsolationSpec};
 /// The port the Service listens on; the Ingress targets it.
 pub(super) const SERVICE_PORT: i32 = 80;
 /// The annotation cert-manager's ingress-shim reads to issue the certificate.
-pub(super) const CLUSTER_ISSUER_ANNOTATION: &str = "cert-manager.io/cluster-issuer";
 /// The label the API server sets on every namespace to its own name.
 const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
@@ -52,11 +51,12 @@ pub(super) fn service(ctx: &AppContext<'_>) -> Service {
     }
 }
 
-/// The Ingress for `ingress`; with TLS, cert-manager issues the certificate into the TLS secret.
+/// The Ingress for `ingress`. With TLS, the app's explicit cert-manager `Certificate` (rendered beside it, see
+/// [`super::certificate`]) issues the certificate into the TLS secret; the Ingress carries no ingress-shim
+/// annotation, so cert-manager does not create a second Certificate for the same secret.
 pub(super) fn ingress(ctx: &AppContext<'_>, ingress: &AppIngress) -> Ingress {
-    let mut metadata = ctx.meta(ctx.name());
+    let metadata = ctx.meta(ctx.name());
     let tls = ingress.tls.as_ref().map(|tls| {
-        metadata.annotations = Some(BTreeMap::from([(CLUSTER_ISSUER_ANNOTATION.to_string(), tls.issuer.clone())]));
         vec![IngressTLS {
             hosts: Some(vec![ingress.host.clone()]),
             secret_name: Some(tls.secret_name.clone().unwrap_or_else(|| format!("{}-tls", ctx.name()))),
