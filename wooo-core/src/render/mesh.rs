@@ -22,9 +22,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::Object;
 use super::crd::{gateway, int32, istio, linkerd};
 use crate::error::{Error, Result};
-use crate::model::{
-    AppSpec, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MeshKind, MeshPolicy, MtlsMode, Resilience, RetryPolicy, TrafficSplit,
-};
+use crate::model::{AppSpec, MeshKind, MeshPolicy, MtlsMode, Resilience, RetryPolicy, TrafficSplit};
 
 use super::meta::{AppContext, COMPONENT_LABEL, Component, INSTANCE_LABEL, NAME_LABEL, VERSION_LABEL};
 use super::network::SERVICE_PORT;
@@ -503,7 +501,7 @@ mod tests {
         assert_eq!(vs["apiVersion"], "networking.istio.io/v1");
         assert_eq!(vs["metadata"]["name"], "employee-management");
         assert_eq!(vs["metadata"]["namespace"], "hr");
-        assert_eq!(vs["metadata"]["labels"][MANAGED_BY_LABEL], MANAGED_BY_VALUE);
+        assert_eq!(vs["metadata"]["labels"][crate::model::MANAGED_BY_LABEL], crate::model::MANAGED_BY_VALUE);
         assert_eq!(vs["spec"]["hosts"][0], "employee-management.hr.svc.cluster.local");
         let http = vs["spec"]["http"].as_array().unwrap();
         assert_eq!(http.len(), 1);
