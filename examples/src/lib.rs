@@ -1,1 +1,141 @@
-//! Runnable examples of wooo live in this package's `examples/` targets; run `cargo run --example quickstart`.
+//! Shared code of wooo's examples. The runnable examples are this package's example targets:
+//! `cargo run --example quickstart` and `cargo run --example render -- APP.yaml OUT_DIR`.
+//!
+//! [`write_manifests`] is the path both the `render` example and the manifest validation harness
+//! (`tests/suite/manifests.rs`) take from an `AppSpec` to files on disk.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use wooo_core::model::{
+    AppSpec, Environment, MeshKind, MeshPolicy, OutlierDetection, Resilience, RetryPolicy, TracingSpec, TrafficSplit,
+};
+use wooo_core::render::{self, Object};
+use wooo_core::{Error, Result};
+
+/// What [`write_manifests`] wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    /// One YAML file per Kubernetes object, in apply order (`NN-kind-name.yaml`).
+    pub yaml: Vec<PathBuf>,
+    /// The same objects as JSON (`NN-kind-name.json`), for validators that read JSON.
+    pub json: Vec<PathBuf>,
+    /// `monitoring/rules.yaml`: the app's alert rules as a Prometheus rule file, when monitoring is on.
+    pub rule_file: Option<PathBuf>,
+    /// `monitoring/alertmanager.yaml`: the app's Alertmanager routing, when monitoring is on.
+    pub alertmanager: Option<PathBuf>,
+    /// Mesh settings the chosen mesh cannot express (field paths), which were left out.
+    pub mesh_ignored: Vec<&'static str>,
+}
+
+/// The canary policy the `render` example and the harness use for `--mesh`: 90/10 between versions `stable` and
+/// `canary`, a header match sending `x-canary: always` to the canary, retries, a timeout, outlier detection and
+/// tracing — every field a mesh renderer handles.
+pub fn sample_mesh_policy(app: &AppSpec, kind: MeshKind) -> MeshPolicy {
+    let mut split = TrafficSplit::canary("stable", "canary", 10);
+    split.header_match = Some(wooo_core::model::HeaderMatch {
+        header: "x-canary".into(),
+        value: "always".into(),
+        version: "canary".into(),
+    });
+    let mut policy = MeshPolicy::split(app.app_ref(), kind, split);
+    policy.resilience = Some(Resilience {
+        outlier_detection: Some(OutlierDetection {
+            consecutive_5xx_errors: 5,
+            interval: Duration::from_secs(10),
+            base_ejection_time: Duration::from_secs(30),
+            max_ejection_percent: 50,
+        }),
+        connection_pool: None,
+        retries: Some(RetryPolicy {
+            attempts: 2,
+            per_try_timeout: Duration::from_millis(500),
+            retry_on: vec!["5xx".into(), "gateway-error".into()],
+        }),
+        timeout: Some(Duration::from_secs(2)),
+    });
+    policy.tracing = Some(TracingSpec { sampling_percent: 10.0, provider: "otel".into() });
+    policy
+}
+
+/// Renders `app` (with the overlay of `env` merged when given, and a canary policy for `mesh` when given) and
+/// writes every object to `dir`, which is created if needed.
+///
+/// # Errors
+/// [`Error::InvalidSpec`] from rendering; [`Error::Provider`] (provider `render`) when a file cannot be written.
+pub fn write_manifests(app: &AppSpec, env: Option<Environment>, mesh: Option<MeshKind>, dir: &Path) -> Result<Written> {
+    let app = match env {
+        Some(env) => app.for_environment(env),
+        None => app.clone(),
+    };
+    let mut objects = render::app(&app)?;
+    let mut written = Written::default();
+    if let Some(kind) = mesh {
+        let policy = sample_mesh_policy(&app, kind);
+        objects.extend(render::mesh(&policy, &app)?);
+        written.mesh_ignored = render::mesh_ignored(&policy);
+    }
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    for (i, object) in objects.iter().enumerate() {
+        let stem = format!("{:02}-{}-{}", i + 1, object.kind().to_ascii_lowercase(), object.name());
+        written.yaml.push(write(dir, &format!("{stem}.yaml"), &object.to_yaml()?)?);
+        let json = serde_json::to_string_pretty(&object.to_json()?).map_err(|e| Error::Provider {
+            provider: "render",
+            message: format!("cannot write {} as JSON: {e}", object.key()),
+            source: Some(Box::new(e)),
+        })?;
+        written.json.push(write(dir, &format!("{stem}.json"), &json)?);
+    }
+    if app.monitoring.is_some() {
+        let monitoring = dir.join("monitoring");
+        std::fs::create_dir_all(&monitoring).map_err(|e| io_error(&monitoring, e))?;
+        written.rule_file = Some(write(&monitoring, "rules.yaml", &render::prometheus_rule_file(&app)?)?);
+        written.alertmanager = Some(write(&monitoring, "alertmanager.yaml", &render::alertmanager_fragment(&app)?)?);
+    }
+    Ok(written)
+}
+
+/// The kinds of `objects`, for printing.
+pub fn keys(objects: &[Object]) -> Vec<String> {
+    objects.iter().map(Object::key).collect()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> Result<PathBuf> {
+    let path = dir.join(name);
+    std::fs::write(&path, text).map_err(|e| io_error(&path, e))?;
+    Ok(path)
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::Provider {
+        provider: "render",
+        message: format!("cannot write {}: {e}", path.display()),
+        source: Some(Box::new(e)),
+    }
+}
+
+/// Parses `--mesh istio|gateway|linkerd`.
+///
+/// # Errors
+/// [`Error::InvalidSpec`] (field `--mesh`) for another value.
+pub fn parse_mesh(text: &str) -> Result<MeshKind> {
+    match text {
+        "istio" => Ok(MeshKind::Istio),
+        "gateway" | "gateway-api" => Ok(MeshKind::GatewayApi),
+        "linkerd" => Ok(MeshKind::Linkerd),
+        other => Err(Error::invalid_spec("--mesh", format!("`{other}` is not one of istio, gateway, linkerd"))),
+    }
+}
+
+/// Parses `--env dev|staging|prod`.
+///
+/// # Errors
+/// [`Error::InvalidSpec`] (field `--env`) for another value.
+pub fn parse_env(text: &str) -> Result<Environment> {
+    match text {
+        "dev" => Ok(Environment::Dev),
+        "staging" => Ok(Environment::Staging),
+        "prod" => Ok(Environment::Prod),
+        other => Err(Error::invalid_spec("--env", format!("`{other}` is not one of dev, staging, prod"))),
+    }
+}

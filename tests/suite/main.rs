@@ -3,11 +3,13 @@
 //! - `conformance`: the public conformance suite against the simulator, bare and behind the retry decorator.
 //! - `faults`: 1,000 operations against the simulator with injected faults, through the retry decorators.
 //! - `downstream`: how a host program tests its own code with wooo's mocks and simulator.
+//! - `manifests`: rendered manifests checked by kubernetes-validate, @kubernetes-models, checkov, promtool, amtool.
 //! - `specs`: the spec files shipped with the examples load and validate.
 //! - `prices`: the price catalogues of `wooo-cost` over the real price snapshot in `shared/data/prices`.
 
 mod conformance;
 mod downstream;
 mod faults;
+mod manifests;
 mod prices;
 mod specs;

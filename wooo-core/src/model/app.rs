@@ -315,6 +315,8 @@ pub struct FrameworkDefaults {
     pub command: &'static [&'static str],
     /// Command of the background worker Deployment, for frameworks that have one.
     pub worker_command: Option<&'static [&'static str]>,
+    /// Health check of the worker (an exec probe), for frameworks that have one.
+    pub worker_health_command: Option<&'static [&'static str]>,
 }
 
 impl Framework {
@@ -328,6 +330,7 @@ impl Framework {
                 startup_seconds: 60,
                 command: &["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "2", "app:app"],
                 worker_command: None,
+                worker_health_command: None,
             },
             Framework::Django => FrameworkDefaults {
                 port: 8000,
@@ -336,6 +339,12 @@ impl Framework {
                 startup_seconds: 120,
                 command: &["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "config.wsgi:application"],
                 worker_command: Some(&["celery", "-A", "config", "worker", "--loglevel=INFO"]),
+                // Celery's own liveness check: the worker on this pod answers a broadcast ping.
+                worker_health_command: Some(&[
+                    "sh",
+                    "-c",
+                    "celery -A config inspect ping --destination celery@$HOSTNAME --timeout 10",
+                ]),
             },
             Framework::Nodejs => FrameworkDefaults {
                 port: 3000,
@@ -344,6 +353,7 @@ impl Framework {
                 startup_seconds: 60,
                 command: &["node", "server.js"],
                 worker_command: None,
+                worker_health_command: None,
             },
             Framework::Nextjs => FrameworkDefaults {
                 port: 3000,
@@ -352,6 +362,7 @@ impl Framework {
                 startup_seconds: 90,
                 command: &["npm", "run", "start"],
                 worker_command: None,
+                worker_health_command: None,
             },
             Framework::Static => FrameworkDefaults {
                 port: 8080,
@@ -360,6 +371,7 @@ impl Framework {
                 startup_seconds: 30,
                 command: &[],
                 worker_command: None,
+                worker_health_command: None,
             },
         }
     }

@@ -297,7 +297,11 @@ mod tests {
             Framework::Django.defaults().worker_command.unwrap().iter().map(|s| s.to_string()).collect();
         assert_eq!(wc.command.as_ref(), Some(&expected));
         assert!(wc.ports.is_none());
-        assert!(wc.liveness_probe.is_none() && wc.readiness_probe.is_none() && wc.startup_probe.is_none());
+        assert!(wc.startup_probe.is_none(), "the worker serves no HTTP");
+        let live = wc.liveness_probe.clone().expect("the worker has a liveness check");
+        let command = live.exec.expect("an exec probe").command.unwrap().join(" ");
+        assert!(command.contains("celery -A config inspect ping"), "{command}");
+        assert_eq!(wc.readiness_probe.as_ref().and_then(|p| p.period_seconds), Some(60));
         let webc = container(web);
         assert_eq!(wc.env, webc.env);
         assert_eq!(wc.resources, webc.resources);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMapKeySelector, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    HTTPGetAction, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ExecAction, HTTPGetAction, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
     ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, TopologySpreadConstraint, Volume,
     VolumeMount, WeightedPodAffinityTerm,
 };
@@ -50,9 +50,12 @@ pub(super) fn deployments(ctx: &AppContext<'_>) -> Result<Vec<Deployment>> {
     let web = deployment(ctx, ctx.name().to_string(), Component::Web, replicas, web_container(spec)?);
     let mut out = vec![web];
     if let Some(command) = spec.framework.defaults().worker_command {
+        let health = spec.framework.defaults().worker_health_command.map(worker_probe);
         let worker = Container {
             name: CONTAINER_NAME.to_string(),
             command: Some(command.iter().map(|s| s.to_string()).collect()),
+            liveness_probe: health.clone(),
+            readiness_probe: health,
             ..base_container(spec)
         };
         // No autoscaler targets the worker, so it always has one replica of its own.
@@ -291,6 +294,18 @@ fn probes(spec: &AppSpec) -> Result<(Probe, Probe, Probe)> {
         http(&liveness_path, LIVENESS_PERIOD_SECONDS, PROBE_FAILURE_THRESHOLD),
         http(&readiness_path, READINESS_PERIOD_SECONDS, PROBE_FAILURE_THRESHOLD),
     ))
+}
+
+/// An exec probe for a worker: slow and patient, since a ping waits for the broker.
+fn worker_probe(command: &[&str]) -> Probe {
+    Probe {
+        exec: Some(ExecAction { command: Some(command.iter().map(|s| s.to_string()).collect()) }),
+        initial_delay_seconds: Some(30),
+        period_seconds: Some(60),
+        timeout_seconds: Some(20),
+        failure_threshold: Some(PROBE_FAILURE_THRESHOLD),
+        ..Probe::default()
+    }
 }
 
 /// The user the pod runs as: the spec's, else a fixed unprivileged one when non-root is required.
