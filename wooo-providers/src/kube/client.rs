@@ -18,6 +18,10 @@ pub async fn client(access: &ClusterAccess) -> Result<kube::Client> {
     if !(access.endpoint.starts_with("https://") || access.endpoint.starts_with("http://")) {
         return Err(Error::invalid_spec("endpoint", format!("`{}` is not an http(s) URL", access.endpoint)));
     }
+    // kube-rs builds its TLS configuration from rustls' process-wide crypto provider. When a build links two
+    // providers (cloud SDKs bring aws-lc-rs, wooo's kube layer uses ring) rustls cannot choose and panics, so
+    // ring is installed unless the host program installed a provider already (then this is a no-op).
+    let _already_installed = rustls::crypto::ring::default_provider().install_default();
     let yaml = access.to_kubeconfig_yaml()?;
     let kubeconfig = Kubeconfig::from_yaml(&yaml).map_err(|e| provider_error("kubeconfig", e))?;
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())

@@ -3,11 +3,22 @@
 //! - [`client`]: a `kube::Client` for a ready cluster, from the [`ClusterAccess`] any `Provisioner::access`
 //!   returns.
 //! - [`classify`]: kube-rs errors into wooo's [`wooo_core::Error`] categories, in one place.
+//! - [`KubeDeployer`]: the [`Deployer`](wooo_core::Deployer) for any cluster: server-side apply in dependency
+//!   order, ApplySet inventory and pruning ([`inventory`]), revisions kept in the cluster ([`revisions`]),
+//!   kstatus health ([`health`]).
 //!
 //! [`ClusterAccess`]: wooo_core::model::ClusterAccess
 
+pub mod apply;
 mod client;
+mod deployer;
 mod error;
+pub mod health;
+pub mod inventory;
+pub mod revisions;
 
 pub use client::client;
+pub use deployer::{
+    DiffStrategy, KubeDeployer, KubeDeployerOptions, RESTARTED_AT_ANNOTATION, WaitStrategy, scaled_spec,
+};
 pub use error::{PROVIDER, classify};

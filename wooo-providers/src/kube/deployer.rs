@@ -1,0 +1,710 @@
+//! [`KubeDeployer`]: wooo's [`Deployer`] over any Kubernetes API server, through kube-rs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, WatchEvent, WatchParams};
+use serde_json::{Value, json};
+use wooo_core::model::{
+    AppDiff, AppRef, AppSpec, AppStatus, ChangeAction, Health, MANAGED_BY_LABEL, MANAGED_BY_VALUE, ObjectChange,
+    Revision,
+};
+use wooo_core::progress::{OperationGuard, Progress};
+use wooo_core::render::Object;
+use wooo_core::{Deployer, DeployerCapabilities, Error, Result, WaitOptions};
+
+use super::apply::{
+    Desired, Resolved, Resolver, changed_paths, contains, is_not_found, missing_paths, owned_by, resource_version,
+};
+use super::error::{PROVIDER, classify};
+use super::health::{app_health, replica_counts};
+use super::inventory::{
+    APPLYSET_OF_LABEL, ApplySet, GroupKind, ID_LABEL, PARENT_PREFIX, Parent, TOOLING, TOOLING_ANNOTATION,
+};
+use super::revisions::{RevisionStore, rollback_target};
+
+#[cfg(test)]
+#[path = "deployer_tests.rs"]
+mod tests;
+
+/// The pod template annotation `kubectl rollout restart` sets; changing it rolls every pod.
+pub const RESTARTED_AT_ANNOTATION: &str = "kubectl.kubernetes.io/restartedAt";
+
+/// Longest server-side watch timeout asked for; the API server caps watches near five minutes anyway.
+const WATCH_TIMEOUT_SECS: u32 = 290;
+
+/// How [`Deployer::wait`] follows an app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WaitStrategy {
+    /// One LIST, then a watch on the app's Deployments (relisting when the watch expires): reacts at once,
+    /// with one open request instead of repeated polls.
+    #[default]
+    Watch,
+    /// Repeated LISTs at the [`WaitOptions`] intervals, for API servers or proxies without watch support
+    /// (including in-memory test servers).
+    Poll,
+}
+
+/// How [`Deployer::diff`] computes an object's changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DiffStrategy {
+    /// A server-side dry-run apply of each object (`dryRun=All`), compared with the live object: exactly what
+    /// the apply would do, admission webhooks and defaulting included.
+    #[default]
+    ServerDryRun,
+    /// The rendered object compared with the live one, field by field, without sending it: for API servers that
+    /// do not support dry runs (an in-memory test server that ignores `dryRun` would apply for real). Fields
+    /// dropped from the configuration show as the configuration hash annotation.
+    Local,
+}
+
+/// Options of a [`KubeDeployer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubeDeployerOptions {
+    /// The server-side apply field manager (default `wooo`). `restart` uses `<field_manager>-restart`, so the
+    /// restart annotation survives later applies.
+    pub field_manager: String,
+    /// Most revisions kept per app (default 10; at least 1 is always kept).
+    pub history_limit: u32,
+    /// How `wait` follows the app (default [`WaitStrategy::Watch`]).
+    pub wait: WaitStrategy,
+    /// How `diff` computes changes (default [`DiffStrategy::ServerDryRun`]).
+    pub diff: DiffStrategy,
+}
+
+impl Default for KubeDeployerOptions {
+    fn default() -> Self {
+        Self {
+            field_manager: "wooo".to_string(),
+            history_limit: 10,
+            wait: WaitStrategy::default(),
+            diff: DiffStrategy::default(),
+        }
+    }
+}
+
+/// wooo's [`Deployer`] for any Kubernetes cluster, bound to one `kube::Client` (provider name `kube`).
+///
+/// # How an apply works
+/// 1. The spec is validated and rendered (`wooo_core::render::app`); nothing is sent for an invalid spec.
+/// 2. Every kind is resolved to its API resource: the kinds wooo renders today from a built-in table, any
+///    other kind (custom resources) by discovery, all of them before the first write. A kind the server does
+///    not serve fails the apply with [`Error::Unsupported`] and nothing is applied.
+/// 3. The app's inventory is read: its ApplySet parent and, for every group-kind recorded there or rendered
+///    now, the objects labelled as members (one LIST per group-kind).
+/// 4. Objects are server-side applied in render order with the field manager `wooo`. An object already in the
+///    inventory is applied with `force` (wooo owns it); any other object without, so a field owned by another
+///    manager surfaces as [`Error::Conflict`] instead of being taken over. An object whose live copy already
+///    holds every field of the configuration, and whose configuration hash annotation
+///    (`wooo.dev/config-hash`) matches, is not sent at all.
+/// 5. Members no longer rendered are deleted (never a Namespace), and the parent is updated.
+/// 6. When anything changed (an object, or the spec itself), the spec is recorded as a revision (see
+///    [`crate::kube::revisions`]).
+///
+/// # Change detection
+/// An object counts as changed when it was created, or when the server-side apply answered with a
+/// resourceVersion different from the one listed before: the API server keeps the resourceVersion of an apply
+/// that changes nothing. Objects skipped in step 4 are unchanged without a request. The skip is what keeps an
+/// unchanged apply to reads only (and it keeps in-memory API servers that bump the version on every write
+/// honest); the resourceVersion comparison is what makes a sent-but-no-op apply count as unchanged on a real
+/// API server, e.g. a Secret, whose `stringData` the server folds into `data`.
+///
+/// # A shared namespace
+/// The Namespace is rendered with the app, but an existing namespace that is not a member of the app's
+/// ApplySet (created by hand, or by another app) is left as it is: several apps can share one namespace, and
+/// one namespace can carry only one ApplySet label.
+///
+/// # Example
+/// ```no_run
+/// use wooo_core::prelude::*;
+/// use wooo_providers::kube::{KubeDeployer, KubeDeployerOptions};
+///
+/// # async fn demo(access: ClusterAccess) -> wooo_core::Result<()> {
+/// let client = wooo_providers::kube::client(&access).await?;
+/// let deployer = KubeDeployer::new(client)
+///     .with_options(KubeDeployerOptions { history_limit: 5, ..KubeDeployerOptions::default() });
+/// let app = AppSpec::new("shop", "web", "registry.example.com/web:1.0.0", Framework::Flask);
+/// let status = deployer.deploy(&app, &WaitOptions::default(), &Progress::none()).await?;
+/// assert_eq!(status.health, Health::Current);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct KubeDeployer {
+    client: kube::Client,
+    options: KubeDeployerOptions,
+    resolver: Arc<Resolver>,
+}
+
+impl fmt::Debug for KubeDeployer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KubeDeployer").field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+/// What the cluster holds of an app's ApplySet.
+#[derive(Debug, Default)]
+struct Live {
+    /// The parent, when the app was applied before.
+    parent: Option<Parent>,
+    /// Members by group-kind and name.
+    members: BTreeMap<(GroupKind, String), Value>,
+    /// Rendered cluster-scoped objects that exist but are not members (a shared namespace).
+    foreign: BTreeSet<(GroupKind, String)>,
+    /// The API resource of every group-kind recorded or rendered.
+    resources: BTreeMap<GroupKind, Resolved>,
+}
+
+fn to_value<T: serde::Serialize>(object: &T) -> Result<Value> {
+    serde_json::to_value(object).map_err(|e| Error::Provider {
+        provider: PROVIDER,
+        message: format!("cannot read an object the API server returned: {e}"),
+        source: Some(Box::new(e)),
+    })
+}
+
+fn name_of(value: &Value) -> String {
+    value["metadata"]["name"].as_str().unwrap_or_default().to_string()
+}
+
+fn app_not_found(app: &AppRef) -> Error {
+    Error::not_found(PROVIDER, format!("app {app}"))
+}
+
+/// The status of `app` at `revision` from its Deployments: health over all of them, replica counts of the main
+/// one (named like the app; Django's worker is the other).
+fn app_status(app: &AppRef, revision: u64, deployments: &[Deployment]) -> AppStatus {
+    let main = deployments
+        .iter()
+        .find(|d| d.metadata.name.as_deref() == Some(app.name.as_str()))
+        .or_else(|| deployments.first());
+    let counts = main.map(replica_counts).unwrap_or_default();
+    AppStatus {
+        app: app.clone(),
+        health: app_health(deployments),
+        revision,
+        desired_replicas: counts.desired,
+        updated_replicas: counts.updated,
+        ready_replicas: counts.ready,
+        available_replicas: counts.available,
+    }
+}
+
+/// `Some` when `status` ends a wait: Current is success, Failed an error.
+fn settled(app: &AppRef, status: AppStatus) -> Option<Result<AppStatus>> {
+    match &status.health {
+        Health::Current => Some(Ok(status)),
+        Health::Failed { reason } => Some(Err(Error::Provider {
+            provider: PROVIDER,
+            message: format!("app {app} failed: {reason}"),
+            source: None,
+        })),
+        Health::InProgress { .. } => None,
+    }
+}
+
+/// The spec `scale` applies: the fixed count, or an autoscaler floor raised or lowered to `replicas` (and the
+/// ceiling raised to it when needed).
+///
+/// # Errors
+/// [`Error::InvalidSpec`] (field `replicas`) for zero with autoscaling.
+pub fn scaled_spec(spec: &AppSpec, replicas: u32) -> Result<AppSpec> {
+    let mut out = spec.clone();
+    match &mut out.autoscaling {
+        Some(_) if replicas == 0 => {
+            return Err(Error::invalid_spec("replicas", "an autoscaled app cannot be scaled to zero"));
+        }
+        Some(auto) => {
+            auto.min_replicas = replicas;
+            auto.max_replicas = auto.max_replicas.max(replicas);
+        }
+        None => out.replicas = Some(replicas),
+    }
+    Ok(out)
+}
+
+impl KubeDeployer {
+    /// A deployer over `client` with the default options.
+    pub fn new(client: kube::Client) -> Self {
+        Self { client, options: KubeDeployerOptions::default(), resolver: Arc::new(Resolver::default()) }
+    }
+
+    /// The same deployer with `options`.
+    pub fn with_options(mut self, options: KubeDeployerOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &KubeDeployerOptions {
+        &self.options
+    }
+
+    fn apply_params(&self, force: bool) -> PatchParams {
+        let params = PatchParams::apply(&self.options.field_manager);
+        if force { params.force() } else { params }
+    }
+
+    /// Resolves, reads the inventory of `set`, and lists its members.
+    async fn load_live(&self, set: &ApplySet, desired: &[Desired], resolved: &[Resolved]) -> Result<Live> {
+        let mut live = Live { parent: set.read_parent(&self.client).await?, ..Live::default() };
+        live.resources = resolved.iter().map(|r| (r.group_kind(), r.clone())).collect();
+        for gk in live.parent.as_ref().map(|p| p.group_kinds.clone()).unwrap_or_default() {
+            if !live.resources.contains_key(&gk)
+                && let Some(r) = self.resolver.resolve_group_kind(&self.client, &gk).await?
+            {
+                live.resources.insert(gk, r);
+            }
+        }
+        let selector = set.member_selector();
+        for (gk, resource) in &live.resources {
+            let api = resource.api(&self.client, &set.app.namespace);
+            if resource.namespaced {
+                let items = match api.list(&ListParams::default().labels(&selector)).await {
+                    Ok(list) => list.items,
+                    // A kind whose definition was removed has nothing left to prune.
+                    Err(e) if is_not_found(&e) => Vec::new(),
+                    Err(e) => return Err(classify(e)),
+                };
+                for item in items {
+                    let value = to_value(&item)?;
+                    live.members.insert((gk.clone(), name_of(&value)), value);
+                }
+                continue;
+            }
+            // Cluster-scoped kinds are read by name: listing them would need cluster-wide rights.
+            for d in desired.iter().filter(|d| &d.group_kind == gk) {
+                if let Some(found) = api.get_opt(&d.name).await.map_err(classify)? {
+                    let value = to_value(&found)?;
+                    let key = (gk.clone(), d.name.clone());
+                    if owned_by(&value, &set.id) {
+                        live.members.insert(key, value);
+                    } else {
+                        live.foreign.insert(key);
+                    }
+                }
+            }
+        }
+        Ok(live)
+    }
+
+    /// Applies `spec`, recording a revision with `cause` when anything changed (or always, with
+    /// `always_record`).
+    async fn apply_spec(
+        &self,
+        spec: &AppSpec,
+        cause: &str,
+        always_record: bool,
+        progress: &Progress,
+    ) -> Result<AppStatus> {
+        let op = OperationGuard::start(progress, "app.apply", format!("app/{}", spec.app_ref()));
+        let result = self.apply_inner(spec, cause, always_record, &op).await;
+        op.finish(result)
+    }
+
+    async fn apply_inner(
+        &self,
+        spec: &AppSpec,
+        cause: &str,
+        always_record: bool,
+        op: &OperationGuard<'_>,
+    ) -> Result<AppStatus> {
+        wooo_core::validate::app_spec(spec)?;
+        let objects = wooo_core::render::app(spec)?;
+        let set = ApplySet::of(&spec.app_ref());
+        let desired = objects.iter().map(|o| Desired::from_object(o, &set.id)).collect::<Result<Vec<_>>>()?;
+        self.apply_desired(spec, &set, &desired, cause, always_record, op).await
+    }
+
+    async fn apply_desired(
+        &self,
+        spec: &AppSpec,
+        set: &ApplySet,
+        desired: &[Desired],
+        cause: &str,
+        always_record: bool,
+        op: &OperationGuard<'_>,
+    ) -> Result<AppStatus> {
+        let kinds: Vec<(&str, &str)> =
+            desired.iter().map(|d| (d.api_version.as_str(), d.group_kind.kind.as_str())).collect();
+        let resolved = self.resolver.resolve_all(&self.client, &kinds).await?;
+        let live = self.load_live(set, desired, &resolved).await?;
+        let fm = self.options.field_manager.as_str();
+        let recorded = live.parent.as_ref().map(|p| p.group_kinds.clone());
+        let rendered: BTreeSet<GroupKind> = desired.iter().map(|d| d.group_kind.clone()).collect();
+        // The parent records the union before anything is applied, so an apply that stops half way still
+        // leaves every member findable for the next prune.
+        let union: BTreeSet<GroupKind> = rendered.iter().chain(recorded.iter().flatten()).cloned().collect();
+        let mut parent_written = false;
+        let mut changed = false;
+        let mut applied = Vec::with_capacity(desired.len());
+        let total = u32::try_from(desired.len()).ok();
+        for (i, (d, resource)) in desired.iter().zip(&resolved).enumerate() {
+            let done = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            if resource.namespaced && !parent_written {
+                set.write_parent(&self.client, recorded.as_ref(), &union, fm).await?;
+                parent_written = true;
+            }
+            let key = (d.group_kind.clone(), d.name.clone());
+            if live.foreign.contains(&key) && d.group_kind.is_namespace() {
+                op.step(format!("{} exists and is not this app's: left as it is", d.key()), done, total);
+                continue;
+            }
+            let current = live.members.get(&key);
+            if let Some(current) = current
+                && contains(current, &d.body)
+            {
+                applied.push((&d.group_kind, current.clone()));
+                op.step(format!("{} unchanged", d.key()), done, total);
+                continue;
+            }
+            let force = current.is_some_and(|c| owned_by(c, &set.id));
+            let api = resource.api(&self.client, d.namespace.as_deref().unwrap_or(&set.app.namespace));
+            let answer =
+                api.patch(&d.name, &self.apply_params(force), &Patch::Apply(&d.body)).await.map_err(classify)?;
+            let answer = to_value(&answer)?;
+            let was = current.and_then(resource_version);
+            changed |= was.is_none() || was != resource_version(&answer);
+            op.step(format!("applied {}", d.key()), done, total);
+            applied.push((&d.group_kind, answer));
+        }
+        if !parent_written {
+            set.write_parent(&self.client, recorded.as_ref(), &union, fm).await?;
+        }
+        changed |= self.prune(set, &live, desired, op).await? > 0;
+        set.write_parent(&self.client, Some(&union), &rendered, fm).await?;
+
+        let store = RevisionStore::new(&self.client, &set.app);
+        let revisions = store.list().await?;
+        let spec_changed = revisions.last().is_none_or(|r| &r.spec != spec);
+        let revision = match revisions.last() {
+            Some(latest) if !(changed || spec_changed || always_record) => latest.number,
+            _ => store.record(&revisions, spec, cause, self.options.history_limit, fm).await?.number,
+        };
+        let deployments: Vec<Deployment> = applied
+            .into_iter()
+            .filter(|(gk, _)| gk.group == "apps" && gk.kind == "Deployment")
+            .filter_map(|(_, v)| serde_json::from_value(v).ok())
+            .collect();
+        Ok(app_status(&set.app, revision, &deployments))
+    }
+
+    /// Deletes the members of `live` that `desired` no longer has (never a Namespace, nor a cluster-scoped
+    /// object). Returns how many were deleted.
+    async fn prune(&self, set: &ApplySet, live: &Live, desired: &[Desired], op: &OperationGuard<'_>) -> Result<usize> {
+        let wanted: BTreeSet<(&GroupKind, &str)> = desired.iter().map(|d| (&d.group_kind, d.name.as_str())).collect();
+        let mut deleted = 0;
+        for (gk, name) in live.members.keys() {
+            if gk.is_namespace() || wanted.contains(&(gk, name.as_str())) {
+                continue;
+            }
+            let Some(resource) = live.resources.get(gk).filter(|r| r.namespaced) else { continue };
+            delete_quietly(&resource.api(&self.client, &set.app.namespace), name).await?;
+            op.step(format!("pruned {}/{name}", gk.kind), 0, None);
+            deleted += 1;
+        }
+        Ok(deleted)
+    }
+
+    /// The app's ApplySet and revisions; NotFound when it has no inventory.
+    async fn existing(&self, app: &AppRef) -> Result<(ApplySet, Parent, Vec<Revision>)> {
+        let set = ApplySet::of(app);
+        let parent = set.read_parent(&self.client).await?.ok_or_else(|| app_not_found(app))?;
+        let revisions = RevisionStore::new(&self.client, app).list().await?;
+        Ok((set, parent, revisions))
+    }
+
+    async fn deployments(&self, set: &ApplySet) -> Result<Vec<Deployment>> {
+        let api: Api<Deployment> = Api::namespaced(self.client.clone(), &set.app.namespace);
+        let list = api.list(&ListParams::default().labels(&set.member_selector())).await.map_err(classify)?;
+        Ok(list.items)
+    }
+
+    async fn poll_until_settled(
+        &self,
+        set: &ApplySet,
+        revision: u64,
+        wait: &WaitOptions,
+        op: &OperationGuard<'_>,
+    ) -> Result<AppStatus> {
+        let mut interval = wait.interval;
+        loop {
+            let status = app_status(&set.app, revision, &self.deployments(set).await?);
+            if let Health::InProgress { message } = &status.health {
+                op.waiting(message.clone());
+            }
+            if let Some(done) = settled(&set.app, status) {
+                return done;
+            }
+            tokio::time::sleep(interval).await;
+            interval = (interval + interval / 2).min(wait.max_interval).max(Duration::from_millis(1));
+        }
+    }
+
+    /// LIST, then watch from the list's resourceVersion, applying each event to the app's Deployments until
+    /// they settle. An expired watch (410) or one the server closed is followed by a fresh LIST.
+    async fn watch_until_settled(
+        &self,
+        set: &ApplySet,
+        revision: u64,
+        wait: &WaitOptions,
+        op: &OperationGuard<'_>,
+    ) -> Result<AppStatus> {
+        let api: Api<Deployment> = Api::namespaced(self.client.clone(), &set.app.namespace);
+        let selector = set.member_selector();
+        let check = |deployments: &BTreeMap<String, Deployment>| {
+            let list: Vec<Deployment> = deployments.values().cloned().collect();
+            let status = app_status(&set.app, revision, &list);
+            if let Health::InProgress { message } = &status.health {
+                op.waiting(message.clone());
+            }
+            settled(&set.app, status)
+        };
+        loop {
+            let list = api.list(&ListParams::default().labels(&selector)).await.map_err(classify)?;
+            let version = list.metadata.resource_version.clone().unwrap_or_default();
+            let mut current: BTreeMap<String, Deployment> =
+                list.items.into_iter().map(|d| (d.metadata.name.clone().unwrap_or_default(), d)).collect();
+            if let Some(done) = check(&current) {
+                return done;
+            }
+            let params = WatchParams::default().labels(&selector).timeout(WATCH_TIMEOUT_SECS);
+            let mut events = api.watch(&params, &version).await.map_err(classify)?.boxed();
+            while let Some(event) = events.next().await {
+                match event {
+                    Ok(WatchEvent::Added(d) | WatchEvent::Modified(d)) => {
+                        current.insert(d.metadata.name.clone().unwrap_or_default(), d);
+                    }
+                    Ok(WatchEvent::Deleted(d)) => {
+                        current.remove(d.metadata.name.as_deref().unwrap_or_default());
+                    }
+                    Ok(WatchEvent::Bookmark(_)) => continue,
+                    Ok(WatchEvent::Error(status)) if status.code == 410 => break,
+                    Ok(WatchEvent::Error(status)) => return Err(classify(kube::Error::Api(status))),
+                    Err(e) => {
+                        let err = classify(e);
+                        if !err.is_retryable() {
+                            return Err(err);
+                        }
+                        // A dropped connection: look again after a pause.
+                        tokio::time::sleep(wait.interval).await;
+                        break;
+                    }
+                }
+                if let Some(done) = check(&current) {
+                    return done;
+                }
+            }
+        }
+    }
+}
+
+/// Deletes one object in the background (dependents go with it). Gone already is fine.
+async fn delete_quietly<K>(api: &Api<K>, name: &str) -> Result<()>
+where
+    K: Clone + serde::de::DeserializeOwned + fmt::Debug,
+{
+    match api.delete(name, &DeleteParams::background()).await {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(classify(e)),
+    }
+}
+
+#[async_trait]
+impl Deployer for KubeDeployer {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn capabilities(&self) -> DeployerCapabilities {
+        let mut caps = DeployerCapabilities::default();
+        caps.diff = true;
+        caps.rollback = true;
+        caps.history_limit = self.options.history_limit.max(1);
+        caps
+    }
+
+    fn render(&self, app: &AppSpec) -> Result<Vec<Object>> {
+        wooo_core::render::app(app)
+    }
+
+    async fn apply(&self, app: &AppSpec, progress: &Progress) -> Result<AppStatus> {
+        self.apply_spec(app, "apply", false, progress).await
+    }
+
+    async fn status(&self, app: &AppRef) -> Result<AppStatus> {
+        let (set, _, revisions) = self.existing(app).await?;
+        let revision = revisions.last().map_or(0, |r| r.number);
+        Ok(app_status(app, revision, &self.deployments(&set).await?))
+    }
+
+    /// Follows the app's Deployments with a watch ([`WaitStrategy::Watch`], the default) or by polling
+    /// ([`WaitStrategy::Poll`]) until they are Current or one is Failed.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown app; [`Error::Timeout`] after `wait.timeout`; [`Error::Provider`]
+    /// when the app is Failed; API errors, classified.
+    async fn wait(&self, app: &AppRef, wait: &WaitOptions, progress: &Progress) -> Result<AppStatus> {
+        let op = OperationGuard::start(progress, "app.wait", format!("app/{app}"));
+        let follow = async {
+            let (set, _, revisions) = self.existing(app).await?;
+            let revision = revisions.last().map_or(0, |r| r.number);
+            match self.options.wait {
+                WaitStrategy::Watch => self.watch_until_settled(&set, revision, wait, &op).await,
+                WaitStrategy::Poll => self.poll_until_settled(&set, revision, wait, &op).await,
+            }
+        };
+        let result = match tokio::time::timeout(wait.timeout, follow).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Timeout {
+                provider: PROVIDER,
+                operation: format!("app {app} to become current"),
+                after: wait.timeout,
+            }),
+        };
+        op.finish(result)
+    }
+
+    async fn scale(&self, app: &AppRef, replicas: u32) -> Result<AppStatus> {
+        let (_, _, revisions) = self.existing(app).await?;
+        let latest = revisions.last().ok_or_else(|| app_not_found(app))?;
+        let spec = scaled_spec(&latest.spec, replicas)?;
+        if spec == latest.spec {
+            return self.status(app).await;
+        }
+        self.apply_spec(&spec, &format!("scale to {replicas}"), true, &Progress::none()).await
+    }
+
+    async fn restart(&self, app: &AppRef) -> Result<AppStatus> {
+        let (set, _, revisions) = self.existing(app).await?;
+        let api: Api<Deployment> = Api::namespaced(self.client.clone(), &app.namespace);
+        let now = jiff::Timestamp::now().to_string();
+        // Its own field manager: were it `wooo`'s, the next apply (which does not carry the annotation) would
+        // remove it again and roll the pods a second time.
+        let params = PatchParams::apply(&format!("{}-restart", self.options.field_manager)).force();
+        let mut restarted = Vec::new();
+        for d in self.deployments(&set).await? {
+            let name = d.metadata.name.clone().unwrap_or_default();
+            let body = json!({
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "namespace": app.namespace},
+                "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT_ANNOTATION: now}}}},
+            });
+            restarted.push(api.patch(&name, &params, &Patch::Apply(&body)).await.map_err(classify)?);
+        }
+        Ok(app_status(app, revisions.last().map_or(0, |r| r.number), &restarted))
+    }
+
+    async fn rollback(&self, app: &AppRef, revision: Option<u64>) -> Result<AppStatus> {
+        let (_, _, revisions) = self.existing(app).await?;
+        let target = rollback_target(app, &revisions, revision)?;
+        self.apply_spec(&target.spec, &format!("rollback to {}", target.number), true, &Progress::none()).await
+    }
+
+    async fn history(&self, app: &AppRef) -> Result<Vec<Revision>> {
+        Ok(self.existing(app).await?.2)
+    }
+
+    async fn list(&self) -> Result<Vec<AppRef>> {
+        let api: Api<k8s_openapi::api::core::v1::Secret> = Api::all(self.client.clone());
+        let selector = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{ID_LABEL}");
+        let parents = api.list(&ListParams::default().labels(&selector)).await.map_err(classify)?;
+        let mut apps: Vec<AppRef> = parents
+            .items
+            .iter()
+            .filter(|s| s.metadata.name.as_deref().is_some_and(|n| n.starts_with(PARENT_PREFIX)))
+            .filter(|s| {
+                s.metadata.annotations.as_ref().and_then(|a| a.get(TOOLING_ANNOTATION)).map(String::as_str)
+                    == Some(TOOLING)
+            })
+            .filter_map(|s| {
+                let app = s.metadata.labels.as_ref()?.get(APPLYSET_OF_LABEL)?;
+                Some(AppRef::new(s.metadata.namespace.clone()?, app.clone()))
+            })
+            .collect();
+        apps.sort();
+        apps.dedup();
+        Ok(apps)
+    }
+
+    async fn delete(&self, app: &AppRef) -> Result<()> {
+        let set = ApplySet::of(app);
+        let parent = set.read_parent(&self.client).await?.ok_or_else(|| app_not_found(app))?;
+        let selector = set.member_selector();
+        for gk in parent.group_kinds.iter().filter(|gk| !gk.is_namespace()) {
+            let Some(resource) = self.resolver.resolve_group_kind(&self.client, gk).await?.filter(|r| r.namespaced)
+            else {
+                continue;
+            };
+            let api = resource.api(&self.client, &app.namespace);
+            let members = match api.list(&ListParams::default().labels(&selector)).await {
+                Ok(list) => list.items,
+                Err(e) if is_not_found(&e) => Vec::new(),
+                Err(e) => return Err(classify(e)),
+            };
+            for member in members {
+                delete_quietly(&api, member.metadata.name.as_deref().unwrap_or_default()).await?;
+            }
+        }
+        RevisionStore::new(&self.client, app).delete_all().await?;
+        set.delete_parent(&self.client).await
+    }
+
+    async fn diff(&self, app: &AppSpec) -> Result<AppDiff> {
+        wooo_core::validate::app_spec(app)?;
+        let objects = wooo_core::render::app(app)?;
+        let set = ApplySet::of(&app.app_ref());
+        let desired = objects.iter().map(|o| Desired::from_object(o, &set.id)).collect::<Result<Vec<_>>>()?;
+        let kinds: Vec<(&str, &str)> =
+            desired.iter().map(|d| (d.api_version.as_str(), d.group_kind.kind.as_str())).collect();
+        let resolved = self.resolver.resolve_all(&self.client, &kinds).await?;
+        let live = self.load_live(&set, &desired, &resolved).await?;
+        let mut changes = Vec::new();
+        for (d, resource) in desired.iter().zip(&resolved) {
+            let key = (d.group_kind.clone(), d.name.clone());
+            if live.foreign.contains(&key) && d.group_kind.is_namespace() {
+                continue;
+            }
+            let api = resource.api(&self.client, d.namespace.as_deref().unwrap_or(&app.namespace));
+            let current = match live.members.get(&key) {
+                Some(v) => Some(v.clone()),
+                // Not a member, but it may exist (made by someone else): apply would adopt it, or conflict.
+                None => api.get_opt(&d.name).await.map_err(classify)?.map(|o| to_value(&o)).transpose()?,
+            };
+            let Some(current) = current else {
+                changes.push(ObjectChange { object: d.key(), action: ChangeAction::Create, fields: Vec::new() });
+                continue;
+            };
+            let fields = match self.options.diff {
+                DiffStrategy::Local => missing_paths(&d.body, &current),
+                DiffStrategy::ServerDryRun => {
+                    let params = self.apply_params(owned_by(&current, &set.id)).dry_run();
+                    let would_be = api.patch(&d.name, &params, &Patch::Apply(&d.body)).await.map_err(classify)?;
+                    changed_paths(&current, &to_value(&would_be)?)
+                }
+            };
+            if !fields.is_empty() {
+                changes.push(ObjectChange { object: d.key(), action: ChangeAction::UpdateInPlace, fields });
+            }
+        }
+        let wanted: BTreeSet<(GroupKind, String)> =
+            desired.iter().map(|d| (d.group_kind.clone(), d.name.clone())).collect();
+        for (gk, name) in live.members.keys() {
+            let prunable = live.resources.get(gk).is_some_and(|r| r.namespaced) && !gk.is_namespace();
+            if prunable && !wanted.contains(&(gk.clone(), name.clone())) {
+                changes.push(ObjectChange {
+                    object: format!("{}/{name}", gk.kind),
+                    action: ChangeAction::Delete,
+                    fields: Vec::new(),
+                });
+            }
+        }
+        Ok(AppDiff { app: app.app_ref(), changes })
+    }
+}
