@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, WatchEvent, WatchParams};
-use serde_json::{Value, json};
+use kube::api::{Api, ListParams, Patch, PatchParams, WatchEvent, WatchParams};
+use serde_json::json;
 use wooo_core::model::{
     AppDiff, AppRef, AppSpec, AppStatus, ChangeAction, Health, MANAGED_BY_LABEL, MANAGED_BY_VALUE, ObjectChange,
     Revision,
@@ -18,15 +18,14 @@ use wooo_core::progress::{OperationGuard, Progress};
 use wooo_core::render::Object;
 use wooo_core::{Deployer, DeployerCapabilities, Error, Result, WaitOptions};
 
-use super::apply::{
-    Desired, Resolved, Resolver, changed_paths, contains, is_not_found, missing_paths, owned_by, resource_version,
-};
+use super::apply::{Desired, Resolver, changed_paths, missing_paths, owned_by};
 use super::error::{PROVIDER, classify};
 use super::health::{app_health, replica_counts};
 use super::inventory::{
     APPLYSET_OF_LABEL, ApplySet, GroupKind, ID_LABEL, PARENT_PREFIX, Parent, TOOLING, TOOLING_ANNOTATION,
 };
 use super::revisions::{RevisionStore, rollback_target};
+use super::sync::{SetSync, to_value};
 
 #[cfg(test)]
 #[path = "deployer_tests.rs"]
@@ -146,31 +145,6 @@ impl fmt::Debug for KubeDeployer {
     }
 }
 
-/// What the cluster holds of an app's ApplySet.
-#[derive(Debug, Default)]
-struct Live {
-    /// The parent, when the app was applied before.
-    parent: Option<Parent>,
-    /// Members by group-kind and name.
-    members: BTreeMap<(GroupKind, String), Value>,
-    /// Rendered cluster-scoped objects that exist but are not members (a shared namespace).
-    foreign: BTreeSet<(GroupKind, String)>,
-    /// The API resource of every group-kind recorded or rendered.
-    resources: BTreeMap<GroupKind, Resolved>,
-}
-
-fn to_value<T: serde::Serialize>(object: &T) -> Result<Value> {
-    serde_json::to_value(object).map_err(|e| Error::Provider {
-        provider: PROVIDER,
-        message: format!("cannot read an object the API server returned: {e}"),
-        source: Some(Box::new(e)),
-    })
-}
-
-fn name_of(value: &Value) -> String {
-    value["metadata"]["name"].as_str().unwrap_or_default().to_string()
-}
-
 fn app_not_found(app: &AppRef) -> Error {
     Error::not_found(PROVIDER, format!("app {app}"))
 }
@@ -244,52 +218,13 @@ impl KubeDeployer {
         &self.options
     }
 
+    fn sync(&self) -> SetSync<'_> {
+        SetSync { client: &self.client, resolver: &self.resolver, field_manager: &self.options.field_manager }
+    }
+
     fn apply_params(&self, force: bool) -> PatchParams {
         let params = PatchParams::apply(&self.options.field_manager);
         if force { params.force() } else { params }
-    }
-
-    /// Resolves, reads the inventory of `set`, and lists its members.
-    async fn load_live(&self, set: &ApplySet, desired: &[Desired], resolved: &[Resolved]) -> Result<Live> {
-        let mut live = Live { parent: set.read_parent(&self.client).await?, ..Live::default() };
-        live.resources = resolved.iter().map(|r| (r.group_kind(), r.clone())).collect();
-        for gk in live.parent.as_ref().map(|p| p.group_kinds.clone()).unwrap_or_default() {
-            if !live.resources.contains_key(&gk)
-                && let Some(r) = self.resolver.resolve_group_kind(&self.client, &gk).await?
-            {
-                live.resources.insert(gk, r);
-            }
-        }
-        let selector = set.member_selector();
-        for (gk, resource) in &live.resources {
-            let api = resource.api(&self.client, &set.app.namespace);
-            if resource.namespaced {
-                let items = match api.list(&ListParams::default().labels(&selector)).await {
-                    Ok(list) => list.items,
-                    // A kind whose definition was removed has nothing left to prune.
-                    Err(e) if is_not_found(&e) => Vec::new(),
-                    Err(e) => return Err(classify(e)),
-                };
-                for item in items {
-                    let value = to_value(&item)?;
-                    live.members.insert((gk.clone(), name_of(&value)), value);
-                }
-                continue;
-            }
-            // Cluster-scoped kinds are read by name: listing them would need cluster-wide rights.
-            for d in desired.iter().filter(|d| &d.group_kind == gk) {
-                if let Some(found) = api.get_opt(&d.name).await.map_err(classify)? {
-                    let value = to_value(&found)?;
-                    let key = (gk.clone(), d.name.clone());
-                    if owned_by(&value, &set.id) {
-                        live.members.insert(key, value);
-                    } else {
-                        live.foreign.insert(key);
-                    }
-                }
-            }
-        }
-        Ok(live)
     }
 
     /// Applies `spec`, recording a revision with `cause` when anything changed (or always, with
@@ -329,54 +264,9 @@ impl KubeDeployer {
         always_record: bool,
         op: &OperationGuard<'_>,
     ) -> Result<AppStatus> {
-        let kinds: Vec<(&str, &str)> =
-            desired.iter().map(|d| (d.api_version.as_str(), d.group_kind.kind.as_str())).collect();
-        let resolved = self.resolver.resolve_all(&self.client, &kinds).await?;
-        let live = self.load_live(set, desired, &resolved).await?;
+        let synced = self.sync().apply(set, desired, op).await?;
+        let (changed, applied) = (synced.changed, synced.applied);
         let fm = self.options.field_manager.as_str();
-        let recorded = live.parent.as_ref().map(|p| p.group_kinds.clone());
-        let rendered: BTreeSet<GroupKind> = desired.iter().map(|d| d.group_kind.clone()).collect();
-        // The parent records the union before anything is applied, so an apply that stops half way still
-        // leaves every member findable for the next prune.
-        let union: BTreeSet<GroupKind> = rendered.iter().chain(recorded.iter().flatten()).cloned().collect();
-        let mut parent_written = false;
-        let mut changed = false;
-        let mut applied = Vec::with_capacity(desired.len());
-        let total = u32::try_from(desired.len()).ok();
-        for (i, (d, resource)) in desired.iter().zip(&resolved).enumerate() {
-            let done = u32::try_from(i + 1).unwrap_or(u32::MAX);
-            if resource.namespaced && !parent_written {
-                set.write_parent(&self.client, recorded.as_ref(), &union, fm).await?;
-                parent_written = true;
-            }
-            let key = (d.group_kind.clone(), d.name.clone());
-            if live.foreign.contains(&key) && d.group_kind.is_namespace() {
-                op.step(format!("{} exists and is not this app's: left as it is", d.key()), done, total);
-                continue;
-            }
-            let current = live.members.get(&key);
-            if let Some(current) = current
-                && contains(current, &d.body)
-            {
-                applied.push((&d.group_kind, current.clone()));
-                op.step(format!("{} unchanged", d.key()), done, total);
-                continue;
-            }
-            let force = current.is_some_and(|c| owned_by(c, &set.id));
-            let api = resource.api(&self.client, d.namespace.as_deref().unwrap_or(&set.app.namespace));
-            let answer =
-                api.patch(&d.name, &self.apply_params(force), &Patch::Apply(&d.body)).await.map_err(classify)?;
-            let answer = to_value(&answer)?;
-            let was = current.and_then(resource_version);
-            changed |= was.is_none() || was != resource_version(&answer);
-            op.step(format!("applied {}", d.key()), done, total);
-            applied.push((&d.group_kind, answer));
-        }
-        if !parent_written {
-            set.write_parent(&self.client, recorded.as_ref(), &union, fm).await?;
-        }
-        changed |= self.prune(set, &live, desired, op).await? > 0;
-        set.write_parent(&self.client, Some(&union), &rendered, fm).await?;
 
         let store = RevisionStore::new(&self.client, &set.app);
         let revisions = store.list().await?;
@@ -391,23 +281,6 @@ impl KubeDeployer {
             .filter_map(|(_, v)| serde_json::from_value(v).ok())
             .collect();
         Ok(app_status(&set.app, revision, &deployments))
-    }
-
-    /// Deletes the members of `live` that `desired` no longer has (never a Namespace, nor a cluster-scoped
-    /// object). Returns how many were deleted.
-    async fn prune(&self, set: &ApplySet, live: &Live, desired: &[Desired], op: &OperationGuard<'_>) -> Result<usize> {
-        let wanted: BTreeSet<(&GroupKind, &str)> = desired.iter().map(|d| (&d.group_kind, d.name.as_str())).collect();
-        let mut deleted = 0;
-        for (gk, name) in live.members.keys() {
-            if gk.is_namespace() || wanted.contains(&(gk, name.as_str())) {
-                continue;
-            }
-            let Some(resource) = live.resources.get(gk).filter(|r| r.namespaced) else { continue };
-            delete_quietly(&resource.api(&self.client, &set.app.namespace), name).await?;
-            op.step(format!("pruned {}/{name}", gk.kind), 0, None);
-            deleted += 1;
-        }
-        Ok(deleted)
     }
 
     /// The app's ApplySet and revisions; NotFound when it has no inventory.
@@ -500,18 +373,6 @@ impl KubeDeployer {
                 }
             }
         }
-    }
-}
-
-/// Deletes one object in the background (dependents go with it). Gone already is fine.
-async fn delete_quietly<K>(api: &Api<K>, name: &str) -> Result<()>
-where
-    K: Clone + serde::de::DeserializeOwned + fmt::Debug,
-{
-    match api.delete(name, &DeleteParams::background()).await {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(classify(e)),
     }
 }
 
@@ -636,22 +497,7 @@ impl Deployer for KubeDeployer {
     async fn delete(&self, app: &AppRef) -> Result<()> {
         let set = ApplySet::of(app);
         let parent = set.read_parent(&self.client).await?.ok_or_else(|| app_not_found(app))?;
-        let selector = set.member_selector();
-        for gk in parent.group_kinds.iter().filter(|gk| !gk.is_namespace()) {
-            let Some(resource) = self.resolver.resolve_group_kind(&self.client, gk).await?.filter(|r| r.namespaced)
-            else {
-                continue;
-            };
-            let api = resource.api(&self.client, &app.namespace);
-            let members = match api.list(&ListParams::default().labels(&selector)).await {
-                Ok(list) => list.items,
-                Err(e) if is_not_found(&e) => Vec::new(),
-                Err(e) => return Err(classify(e)),
-            };
-            for member in members {
-                delete_quietly(&api, member.metadata.name.as_deref().unwrap_or_default()).await?;
-            }
-        }
+        self.sync().delete_members(&set, &parent).await?;
         RevisionStore::new(&self.client, app).delete_all().await?;
         set.delete_parent(&self.client).await
     }
@@ -664,7 +510,7 @@ impl Deployer for KubeDeployer {
         let kinds: Vec<(&str, &str)> =
             desired.iter().map(|d| (d.api_version.as_str(), d.group_kind.kind.as_str())).collect();
         let resolved = self.resolver.resolve_all(&self.client, &kinds).await?;
-        let live = self.load_live(&set, &desired, &resolved).await?;
+        let live = self.sync().load_live(&set, &desired, &resolved).await?;
         let mut changes = Vec::new();
         for (d, resource) in desired.iter().zip(&resolved) {
             let key = (d.group_kind.clone(), d.name.clone());

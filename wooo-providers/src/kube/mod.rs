@@ -16,6 +16,7 @@ mod error;
 pub mod health;
 pub mod inventory;
 pub mod revisions;
+mod sync;
 
 pub use client::client;
 pub use deployer::{
