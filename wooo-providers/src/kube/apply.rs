@@ -103,6 +103,11 @@ impl Resolver {
         self.found.lock().ok()?.get(&(api_version.to_string(), kind.to_string())).cloned()
     }
 
+    fn remembered_group_kind(&self, gk: &GroupKind) -> Option<Resolved> {
+        let found = self.found.lock().ok()?;
+        found.values().find(|r| r.resource.group == gk.group && r.resource.kind == gk.kind).cloned()
+    }
+
     fn remember(&self, resolved: &Resolved) {
         if let Ok(mut found) = self.found.lock() {
             found.insert((resolved.resource.api_version.clone(), resolved.resource.kind.clone()), resolved.clone());
@@ -165,7 +170,7 @@ impl Resolver {
     /// # Errors
     /// Discovery errors other than NotFound, classified.
     pub async fn resolve_group_kind(&self, client: &kube::Client, gk: &GroupKind) -> Result<Option<Resolved>> {
-        if let Some(r) = built_in_group_kind(gk) {
+        if let Some(r) = built_in_group_kind(gk).or_else(|| self.remembered_group_kind(gk)) {
             return Ok(Some(r));
         }
         let versions: Vec<String> = if gk.group.is_empty() {

@@ -29,7 +29,7 @@ use super::sync::{SetSync, to_value};
 
 #[cfg(test)]
 #[path = "deployer_tests.rs"]
-mod tests;
+pub(crate) mod tests;
 
 /// The pod template annotation `kubectl rollout restart` sets; changing it rolls every pod.
 pub const RESTARTED_AT_ANNOTATION: &str = "kubectl.kubernetes.io/restartedAt";
@@ -498,6 +498,12 @@ impl Deployer for KubeDeployer {
         let set = ApplySet::of(app);
         let parent = set.read_parent(&self.client).await?.ok_or_else(|| app_not_found(app))?;
         self.sync().delete_members(&set, &parent).await?;
+        // The app's mesh objects route to the Service just deleted: they go too.
+        let mesh = super::mesh::mesh_applyset(app);
+        if let Some(mesh_parent) = mesh.read_parent(&self.client).await? {
+            self.sync().delete_members(&mesh, &mesh_parent).await?;
+            mesh.delete_parent(&self.client).await?;
+        }
         RevisionStore::new(&self.client, app).delete_all().await?;
         set.delete_parent(&self.client).await
     }

@@ -26,13 +26,13 @@ use crate::kube::revisions::to_secret;
 // ----- helpers -----
 
 /// An in-memory API server where Deployments have a status subresource, as on a real one.
-async fn fake() -> kube::Client {
+pub(crate) async fn fake() -> kube::Client {
     ClientBuilder::new().with_status_subresource::<Deployment>().build().await.expect("fake client")
 }
 
 /// The deployer as the tests run it on the fake: polling (the fake has no watch) and local diffs (the fake
 /// ignores `dryRun` and would apply for real).
-fn deployer(client: kube::Client) -> KubeDeployer {
+pub(crate) fn deployer(client: kube::Client) -> KubeDeployer {
     KubeDeployer::new(client).with_options(KubeDeployerOptions {
         wait: WaitStrategy::Poll,
         diff: DiffStrategy::Local,
@@ -40,7 +40,7 @@ fn deployer(client: kube::Client) -> KubeDeployer {
     })
 }
 
-fn spec() -> AppSpec {
+pub(crate) fn spec() -> AppSpec {
     let mut app = AppSpec::new("shop", "web", "registry.example.com/shop/web:1.0.0", Framework::Flask);
     app.replicas = Some(2);
     app.config.insert("MODE".into(), "prod".into());
@@ -58,7 +58,7 @@ fn with_ingress(mut app: AppSpec) -> AppSpec {
     app
 }
 
-fn quick_wait() -> WaitOptions {
+pub(crate) fn quick_wait() -> WaitOptions {
     WaitOptions {
         timeout: Duration::from_secs(10),
         interval: Duration::from_millis(5),
@@ -68,9 +68,9 @@ fn quick_wait() -> WaitOptions {
 
 /// One request as it went over the wire.
 #[derive(Debug, Clone)]
-struct Seen {
-    method: String,
-    path: String,
+pub(crate) struct Seen {
+    pub(crate) method: String,
+    pub(crate) path: String,
     query: String,
     content_type: String,
 }
@@ -90,13 +90,13 @@ impl Seen {
         }
     }
 
-    fn is_write(&self) -> bool {
+    pub(crate) fn is_write(&self) -> bool {
         matches!(self.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE")
     }
 }
 
-type Log = Arc<Mutex<Vec<Seen>>>;
-type Intercept = Box<dyn Fn(&Seen) -> Option<Response<Body>> + Send + Sync>;
+pub(crate) type Log = Arc<Mutex<Vec<Seen>>>;
+pub(crate) type Intercept = Box<dyn Fn(&Seen) -> Option<Response<Body>> + Send + Sync>;
 
 /// Namespaces for the tests. kube-fake-client 0.3 cannot route the paths of the cluster-scoped Namespace
 /// kind (`/api/v1/namespaces/<name>` parses as an incomplete namespaced path and is refused), so the recording
@@ -166,7 +166,7 @@ fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
 
 /// A client whose requests go through a `tower_test` mock: each is logged, then answered by `intercept` when
 /// it returns a response, by the Namespace store when it is a Namespace request, else passed on to `inner`.
-fn recording(inner: kube::Client, intercept: Intercept) -> (kube::Client, Log) {
+pub(crate) fn recording(inner: kube::Client, intercept: Intercept) -> (kube::Client, Log) {
     use http_body_util::BodyExt;
     let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
     let log: Log = Arc::default();
@@ -202,15 +202,15 @@ fn recording(inner: kube::Client, intercept: Intercept) -> (kube::Client, Log) {
 }
 
 /// The tests' API server: kube-fake-client behind the recording client.
-async fn env() -> (kube::Client, Log) {
+pub(crate) async fn env() -> (kube::Client, Log) {
     recording(fake().await, pass_through())
 }
 
-fn pass_through() -> Intercept {
+pub(crate) fn pass_through() -> Intercept {
     Box::new(|_| None)
 }
 
-fn json_response(code: u16, body: &serde_json::Value) -> Response<Body> {
+pub(crate) fn json_response(code: u16, body: &serde_json::Value) -> Response<Body> {
     Response::builder()
         .status(code)
         .header(http::header::CONTENT_TYPE, "application/json")
@@ -218,7 +218,7 @@ fn json_response(code: u16, body: &serde_json::Value) -> Response<Body> {
         .unwrap()
 }
 
-fn not_found_status(what: &str) -> serde_json::Value {
+pub(crate) fn not_found_status(what: &str) -> serde_json::Value {
     json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": format!("{what} not found"),
         "reason": "NotFound", "code": 404})
 }
@@ -267,7 +267,7 @@ async fn versions(client: &kube::Client) -> Vec<(String, String)> {
 
 /// Plays the Deployment controller on the fake: every Deployment whose status lags its spec gets a status of a
 /// finished rollout (observed generation, all replicas updated, ready and available).
-fn spawn_controller(client: kube::Client) -> tokio::task::JoinHandle<()> {
+pub(crate) fn spawn_controller(client: kube::Client) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let all: Api<Deployment> = Api::all(client.clone());
         loop {

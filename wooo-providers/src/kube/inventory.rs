@@ -113,9 +113,14 @@ pub struct ApplySet {
 }
 
 impl ApplySet {
-    /// The ApplySet of `app`.
+    /// The ApplySet of `app`'s own objects.
     pub fn of(app: &AppRef) -> Self {
-        let parent_name = format!("{PARENT_PREFIX}{}", app.name);
+        Self::named(app, format!("{PARENT_PREFIX}{}", app.name))
+    }
+
+    /// Another ApplySet of `app`, whose parent Secret is `parent_name` (the mesh configurator keeps an app's
+    /// mesh objects in their own set, so applying the app never prunes them and the other way round).
+    pub fn named(app: &AppRef, parent_name: String) -> Self {
         let id = applyset_id(&parent_name, &app.namespace, "Secret", "");
         Self { app: app.clone(), parent_name, id }
     }

@@ -6,6 +6,8 @@
 //! - [`KubeDeployer`]: the [`Deployer`](wooo_core::Deployer) for any cluster: server-side apply in dependency
 //!   order, ApplySet inventory and pruning ([`inventory`]), revisions kept in the cluster ([`revisions`]),
 //!   kstatus health ([`health`]).
+//! - [`KubeMesh`]: the [`MeshConfigurator`](wooo_core::MeshConfigurator) for Istio, the Gateway API and
+//!   Linkerd, keeping each app's mesh objects in their own ApplySet.
 //!
 //! [`ClusterAccess`]: wooo_core::model::ClusterAccess
 
@@ -15,6 +17,7 @@ mod deployer;
 mod error;
 pub mod health;
 pub mod inventory;
+mod mesh;
 pub mod revisions;
 mod sync;
 
@@ -23,3 +26,4 @@ pub use deployer::{
     DiffStrategy, KubeDeployer, KubeDeployerOptions, RESTARTED_AT_ANNOTATION, WaitStrategy, scaled_spec,
 };
 pub use error::{PROVIDER, classify};
+pub use mesh::{KubeMesh, MESH_PARENT_PREFIX, POLICY_KEY, mesh_applyset};
