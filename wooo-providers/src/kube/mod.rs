@@ -20,6 +20,8 @@ pub mod inventory;
 mod mesh;
 pub mod revisions;
 mod sync;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use client::client;
 pub use deployer::{
