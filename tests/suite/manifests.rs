@@ -205,6 +205,7 @@ fn core_kinds_pass_kubernetes_validate_strict() {
     assert!(ok, "kubernetes-validate failed:\n{out}");
     let passed = out.lines().filter(|l| l.contains(" passed for resource ")).count();
     assert_eq!(passed, files.len(), "every file reported as passed:\n{out}");
+    eprintln!("kubernetes-validate --strict: {passed} core objects passed");
 
     // It really checks: an unknown field is rejected under --strict.
     let broken = scratch("kubernetes-validate").join("deployment.yaml");
@@ -234,6 +235,7 @@ fn custom_resources_pass_the_kubernetes_models_validators() {
     let summary = out.lines().last().unwrap_or_default();
     let passed: usize = summary.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0);
     assert!(passed >= 40, "custom resources checked: {summary}");
+    eprintln!("@kubernetes-models: {summary}");
 
     // It really checks: a weight that is not an integer and an unknown mTLS mode are rejected.
     let broken = scratch("crds");
@@ -290,6 +292,7 @@ fn checkov_finds_nothing_outside_the_allow_list() {
         }
     }
     assert!(resources > 150, "checkov scanned the rendered objects ({resources})");
+    eprintln!("checkov: {resources} resources scanned, no failed check outside the {} allow-listed", allowed.len());
     assert!(unexpected.is_empty(), "checkov failed checks outside the allow-list:\n{}", unexpected.join("\n"));
 }
 
@@ -298,6 +301,7 @@ fn alert_rules_pass_promtool_check_and_unit_tests() {
     let Some(promtool) = peer("promtool") else { return };
     let monitored: Vec<&Case> = cases().iter().filter(|c| c.written.rule_file.is_some()).collect();
     assert!(monitored.len() >= 10, "{} apps with monitoring", monitored.len());
+    let mut tested = 0;
     for case in monitored {
         let rules = case.written.rule_file.as_ref().expect("rules");
         let (ok, out) = run(Command::new(&promtool).args(["check", "rules"]).arg(rules));
@@ -309,7 +313,9 @@ fn alert_rules_pass_promtool_check_and_unit_tests() {
         let (ok, out) = run(Command::new(&promtool).args(["test", "rules"]).arg(&tests));
         assert!(ok, "promtool test rules for {}:\n{out}", case.app.name);
         assert!(out.contains("SUCCESS"), "{out}");
+        tested += 1;
     }
+    eprintln!("promtool: rules of {tested} apps checked, 12 unit tests each (6 alerts firing and silent) passed");
 }
 
 #[test]

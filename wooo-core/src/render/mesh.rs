@@ -8,10 +8,12 @@
 //! on every mesh; [`mesh_ignored`] lists what was left out so callers can say so:
 //! - Gateway API (standard channel): retries (`retry` is experimental only), outlier detection and connection
 //!   pools (no standard field), mTLS and tracing (mesh-wide settings of the implementation).
-//! - Linkerd: outlier detection (failure accrual is a Service annotation of the app's own Service, which the app
-//!   renderer owns), connection pools (no equivalent), mTLS (always on between meshed pods) and tracing (a
-//!   mesh-wide setting); retry conditions Linkerd has no name for (`connect-failure`, `reset`, …) are dropped and
-//!   the rest (`5xx`, `gateway-error`, status codes and ranges) kept.
+//! - Linkerd: outlier detection without a traffic split (failure accrual is a Service annotation, and only the
+//!   per-version Services of a split belong to the policy; the app's own Service belongs to the app), connection
+//!   pools (no equivalent), mTLS (always on between meshed pods) and tracing (a mesh-wide setting); retry
+//!   conditions Linkerd has no name for (`connect-failure`, `reset`, …) are dropped and `5xx` and
+//!   `gateway-error` kept. With a split, outlier detection becomes consecutive failure accrual on the version
+//!   Services.
 
 use std::collections::BTreeMap;
 
@@ -63,6 +65,14 @@ pub fn mesh(policy: &MeshPolicy, app: &AppSpec) -> Result<Vec<Object>> {
         }
         MeshKind::Linkerd => {
             let mut objects = version_services(&ctx, policy.traffic.as_ref());
+            // Linkerd's circuit breaking (failure accrual) is configured on the Services a route sends to: the
+            // per-version Services, which this policy owns (the app's own Service belongs to the app).
+            let accrual = linkerd_failure_accrual(policy.resilience.as_ref());
+            for object in objects.iter_mut() {
+                if let (Object::Service(service), false) = (object, accrual.is_empty()) {
+                    service.metadata.annotations.get_or_insert_with(BTreeMap::new).extend(accrual.clone());
+                }
+            }
             let annotations = linkerd_annotations(policy.resilience.as_ref());
             let spec = route_spec(&ctx, policy)?;
             // Retries alone still need a route to carry their annotations.
@@ -99,7 +109,9 @@ pub fn mesh_ignored(policy: &MeshPolicy) -> Vec<&'static str> {
     {
         ignored.push("resilience.retries.retry_on");
     }
-    if resilience.is_some_and(|r| r.outlier_detection.is_some()) {
+    // Linkerd takes outlier detection as failure accrual on the per-version Services, which exist with a split.
+    let accrual_expressible = policy.kind == MeshKind::Linkerd && policy.traffic.is_some();
+    if resilience.is_some_and(|r| r.outlier_detection.is_some()) && !accrual_expressible {
         ignored.push("resilience.outlier_detection");
     }
     if resilience.is_some_and(|r| r.connection_pool.is_some()) {
@@ -422,6 +434,23 @@ fn linkerd_annotations(resilience: Option<&Resilience>) -> BTreeMap<String, Stri
 }
 
 /// The retry conditions Linkerd understands: `5xx`, `gateway-error`, a status code or a range of them.
+/// Linkerd's consecutive-failures accrual from outlier detection: after `consecutive_5xx_errors` failures an
+/// endpoint is taken out of the balancer for at least `base_ejection_time`.
+fn linkerd_failure_accrual(resilience: Option<&Resilience>) -> BTreeMap<String, String> {
+    let Some(od) = resilience.and_then(|r| r.outlier_detection.as_ref()) else { return BTreeMap::new() };
+    BTreeMap::from([
+        ("balancer.linkerd.io/failure-accrual".to_string(), "consecutive".to_string()),
+        (
+            "balancer.linkerd.io/failure-accrual-consecutive-max-failures".to_string(),
+            od.consecutive_5xx_errors.to_string(),
+        ),
+        (
+            "balancer.linkerd.io/failure-accrual-consecutive-min-penalty".to_string(),
+            super::crd::duration(od.base_ejection_time),
+        ),
+    ])
+}
+
 fn linkerd_retry_on(retry: &RetryPolicy) -> Vec<&str> {
     // Of the (validated) Envoy condition names, Linkerd's retry annotation knows these two.
     retry.retry_on.iter().map(String::as_str).filter(|c| matches!(*c, "5xx" | "gateway-error")).collect()
@@ -698,6 +727,26 @@ mod tests {
         assert_eq!(route["spec"]["rules"][1]["timeouts"]["request"], "10s");
         // `reset` has no Linkerd name.
         assert!(mesh_ignored(&p).contains(&"resilience.retries.retry_on"));
+        // Outlier detection becomes failure accrual on the per-version Services.
+        assert!(!mesh_ignored(&p).contains(&"resilience.outlier_detection"));
+        let versions: Vec<&Value> = objects.iter().filter(|o| o["kind"] == "Service").collect();
+        assert!(!versions.is_empty());
+        for service in versions {
+            let a = &service["metadata"]["annotations"];
+            assert_eq!(a["balancer.linkerd.io/failure-accrual"], "consecutive");
+            let od = resilience().outlier_detection.unwrap();
+            assert_eq!(
+                a["balancer.linkerd.io/failure-accrual-consecutive-max-failures"],
+                od.consecutive_5xx_errors.to_string()
+            );
+            assert_eq!(
+                a["balancer.linkerd.io/failure-accrual-consecutive-min-penalty"],
+                crate::render::crd::duration(od.base_ejection_time)
+            );
+        }
+        let mut without_split = p.clone();
+        without_split.traffic = None;
+        assert!(mesh_ignored(&without_split).contains(&"resilience.outlier_detection"));
     }
 
     #[test]
