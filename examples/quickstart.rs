@@ -88,24 +88,9 @@ async fn main() -> wooo_core::Result<()> {
 
     // 3. The canary.
     let mesh = Retrying::new(cloud.mesh(&cluster.id)?, retry.clone());
-    let mut policy = MeshPolicy::split(app.app_ref(), MeshKind::Istio, TrafficSplit::canary("v1", "v2", 10));
-    policy.resilience = Some(Resilience {
-        outlier_detection: Some(OutlierDetection {
-            consecutive_5xx_errors: 5,
-            interval: Duration::from_secs(10),
-            base_ejection_time: Duration::from_secs(30),
-            max_ejection_percent: 50,
-        }),
-        connection_pool: None,
-        retries: Some(RetryPolicy {
-            attempts: 2,
-            per_try_timeout: Duration::from_millis(500),
-            retry_on: vec!["5xx".into(), "reset".into()],
-        }),
-        timeout: Some(Duration::from_secs(2)),
-    });
+    let policy = wooo_examples::sample_mesh_policy(&app, MeshKind::Istio);
     let applied = mesh.apply(&policy).await?;
-    println!("\n3. Canary: v1 90% / v2 10% with retries and outlier detection");
+    println!("\n3. Canary: stable 90% / canary 10% (header x-canary: always → canary), retries, outlier detection");
     println!("    wrote {}", applied.objects.join(", "));
 
     // 4. The cost.

@@ -393,8 +393,7 @@ struct ExpAlert {
 /// Go's `%.4g` for the values the tests choose (humanizePercentage and humanizeDuration use it).
 fn g4(x: f64) -> String {
     let s = format!("{:.*}", 3usize.saturating_sub(x.abs().log10().floor().max(0.0) as usize), x);
-    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
-    s
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
 }
 
 fn humanize_duration(seconds: f64) -> String {
@@ -431,110 +430,98 @@ fn rule_tests(app: &AppSpec) -> RuleTestFile {
         let container = [("namespace", ns), ("pod", pod.as_str()), ("container", "app")];
         let suffix = alert.strip_prefix(&group_prefix(name)).unwrap_or(&alert).to_string();
         // (firing series, healthy series, labels the expression keeps, placeholder values)
-        let (fire, calm, kept, values): (Vec<Series>, Vec<Series>, Vec<(&str, String)>, Vec<(&str, String)>) =
-            match suffix.as_str() {
-                "TargetDown" => {
-                    let l = labels(&[("job", name), ("namespace", ns), ("instance", instance)]);
-                    (
-                        vec![series(&format!("up{l}"), &format!("0x{n}"))],
-                        vec![series(&format!("up{l}"), &format!("1x{n}"))],
-                        vec![("job", name.into()), ("instance", instance.into())],
-                        vec![("{{ $labels.instance }}", instance.into())],
+        let (fire, calm, kept, values): Scenario<'_> = match suffix.as_str() {
+            "TargetDown" => {
+                let l = labels(&[("job", name), ("namespace", ns), ("instance", instance)]);
+                (
+                    vec![series(&format!("up{l}"), &format!("0x{n}"))],
+                    vec![series(&format!("up{l}"), &format!("1x{n}"))],
+                    vec![("job", name.into()), ("instance", instance.into())],
+                    vec![("{{ $labels.instance }}", instance.into())],
+                )
+            }
+            "MemoryNearLimit" => {
+                let ratio = (alerts.memory_ratio + 1.0) / 2.0;
+                let limit = 1_000_000_000f64;
+                let ws = |r: f64| format!("{}x{n}", (limit * r).round());
+                let used = format!("container_memory_working_set_bytes{}", labels(&container));
+                let lim = format!(
+                    "kube_pod_container_resource_limits{}",
+                    labels(&[("namespace", ns), ("pod", &pod), ("container", "app"), ("resource", "memory")])
+                );
+                (
+                    vec![series(&used, &ws(ratio)), series(&lim, &format!("{limit}x{n}"))],
+                    vec![series(&used, &ws(alerts.memory_ratio / 2.0)), series(&lim, &format!("{limit}x{n}"))],
+                    vec![("pod", pod.clone())],
+                    vec![
+                        ("{{ $labels.pod }}", pod.clone()),
+                        ("{{ $value | humanizePercentage }}", format!("{}%", g4(ratio * 100.0))),
+                    ],
+                )
+            }
+            "OOMKilled" => {
+                let restarts = format!("kube_pod_container_status_restarts_total{}", labels(&container));
+                let reason = format!(
+                    "kube_pod_container_status_last_terminated_reason{}",
+                    labels(&[("namespace", ns), ("pod", &pod), ("container", "app"), ("reason", "OOMKilled")])
+                );
+                (
+                    vec![series(&restarts, &format!("0x{} 1x{}", eval_min - 3, n)), series(&reason, &format!("1x{n}"))],
+                    vec![series(&restarts, &format!("0x{n}")), series(&reason, &format!("1x{n}"))],
+                    vec![("pod", pod.clone()), ("container", "app".into())],
+                    vec![("{{ $labels.pod }}", pod.clone())],
+                )
+            }
+            "CrashLooping" => {
+                let waiting = format!(
+                    "kube_pod_container_status_waiting_reason{}",
+                    labels(&[("namespace", ns), ("pod", &pod), ("container", "app"), ("reason", "CrashLoopBackOff")])
+                );
+                (
+                    vec![series(&waiting, &format!("1x{n}"))],
+                    vec![series(&waiting, &format!("0x{n}"))],
+                    vec![("pod", pod.clone()), ("container", "app".into()), ("reason", "CrashLoopBackOff".into())],
+                    vec![("{{ $labels.pod }}", pod.clone())],
+                )
+            }
+            "High5xxRatio" => {
+                let req = |status: &str| {
+                    format!("http_requests_total{}", labels(&[("namespace", ns), ("job", name), ("status", status)]))
+                };
+                (
+                    vec![series(&req("500"), &format!("0+5x{n}")), series(&req("200"), &format!("0+5x{n}"))],
+                    vec![series(&req("500"), &format!("0x{n}")), series(&req("200"), &format!("0+10x{n}"))],
+                    vec![],
+                    vec![("{{ $value | humanizePercentage }}", "50%".into())],
+                )
+            }
+            "HighP95Latency" => {
+                let t = alerts.p95_latency.as_millis() as f64 / 1000.0;
+                let bucket = |le: String| {
+                    format!(
+                        "http_request_duration_seconds_bucket{}",
+                        labels(&[("namespace", ns), ("job", name), ("le", &le)])
                     )
-                }
-                "MemoryNearLimit" => {
-                    let ratio = (alerts.memory_ratio + 1.0) / 2.0;
-                    let limit = 1_000_000_000f64;
-                    let ws = |r: f64| format!("{}x{n}", (limit * r).round());
-                    let used = format!("container_memory_working_set_bytes{}", labels(&container));
-                    let lim = format!(
-                        "kube_pod_container_resource_limits{}",
-                        labels(&[("namespace", ns), ("pod", &pod), ("container", "app"), ("resource", "memory")])
-                    );
-                    (
-                        vec![series(&used, &ws(ratio)), series(&lim, &format!("{limit}x{n}"))],
-                        vec![series(&used, &ws(alerts.memory_ratio / 2.0)), series(&lim, &format!("{limit}x{n}"))],
-                        vec![("pod", pod.clone())],
-                        vec![
-                            ("{{ $labels.pod }}", pod.clone()),
-                            ("{{ $value | humanizePercentage }}", format!("{}%", g4(ratio * 100.0))),
-                        ],
-                    )
-                }
-                "OOMKilled" => {
-                    let restarts = format!("kube_pod_container_status_restarts_total{}", labels(&container));
-                    let reason = format!(
-                        "kube_pod_container_status_last_terminated_reason{}",
-                        labels(&[("namespace", ns), ("pod", &pod), ("container", "app"), ("reason", "OOMKilled")])
-                    );
-                    (
-                        vec![
-                            series(&restarts, &format!("0x{} 1x{}", eval_min - 3, n)),
-                            series(&reason, &format!("1x{n}")),
-                        ],
-                        vec![series(&restarts, &format!("0x{n}")), series(&reason, &format!("1x{n}"))],
-                        vec![("pod", pod.clone()), ("container", "app".into())],
-                        vec![("{{ $labels.pod }}", pod.clone())],
-                    )
-                }
-                "CrashLooping" => {
-                    let waiting = format!(
-                        "kube_pod_container_status_waiting_reason{}",
-                        labels(&[
-                            ("namespace", ns),
-                            ("pod", &pod),
-                            ("container", "app"),
-                            ("reason", "CrashLoopBackOff")
-                        ])
-                    );
-                    (
-                        vec![series(&waiting, &format!("1x{n}"))],
-                        vec![series(&waiting, &format!("0x{n}"))],
-                        vec![("pod", pod.clone()), ("container", "app".into()), ("reason", "CrashLoopBackOff".into())],
-                        vec![("{{ $labels.pod }}", pod.clone())],
-                    )
-                }
-                "High5xxRatio" => {
-                    let req = |status: &str| {
-                        format!(
-                            "http_requests_total{}",
-                            labels(&[("namespace", ns), ("job", name), ("status", status)])
-                        )
-                    };
-                    (
-                        vec![series(&req("500"), &format!("0+5x{n}")), series(&req("200"), &format!("0+5x{n}"))],
-                        vec![series(&req("500"), &format!("0x{n}")), series(&req("200"), &format!("0+10x{n}"))],
-                        vec![],
-                        vec![("{{ $value | humanizePercentage }}", "50%".into())],
-                    )
-                }
-                "HighP95Latency" => {
-                    let t = alerts.p95_latency.as_millis() as f64 / 1000.0;
-                    let bucket = |le: String| {
-                        format!(
-                            "http_request_duration_seconds_bucket{}",
-                            labels(&[("namespace", ns), ("job", name), ("le", &le)])
-                        )
-                    };
-                    let le = |x: f64| format!("{x}");
-                    (
-                        vec![
-                            series(&bucket(le(t)), &format!("0x{n}")),
-                            series(&bucket(le(2.0 * t)), &format!("0+10x{n}")),
-                            series(&bucket("+Inf".into()), &format!("0+10x{n}")),
-                        ],
-                        vec![
-                            series(&bucket(le(t / 10.0)), &format!("0+10x{n}")),
-                            series(&bucket(le(t)), &format!("0+10x{n}")),
-                            series(&bucket("+Inf".into()), &format!("0+10x{n}")),
-                        ],
-                        vec![],
-                        // Linear interpolation in the (t, 2t] bucket: t + 0.95·t.
-                        vec![("{{ $value | humanizeDuration }}", humanize_duration(1.95 * t))],
-                    )
-                }
-                other => panic!("the harness has no series for alert {other}: add them"),
-            };
+                };
+                let le = |x: f64| format!("{x}");
+                (
+                    vec![
+                        series(&bucket(le(t)), &format!("0x{n}")),
+                        series(&bucket(le(2.0 * t)), &format!("0+10x{n}")),
+                        series(&bucket("+Inf".into()), &format!("0+10x{n}")),
+                    ],
+                    vec![
+                        series(&bucket(le(t / 10.0)), &format!("0+10x{n}")),
+                        series(&bucket(le(t)), &format!("0+10x{n}")),
+                        series(&bucket("+Inf".into()), &format!("0+10x{n}")),
+                    ],
+                    vec![],
+                    // Linear interpolation in the (t, 2t] bucket: t + 0.95·t.
+                    vec![("{{ $value | humanizeDuration }}", humanize_duration(1.95 * t))],
+                )
+            }
+            other => panic!("the harness has no series for alert {other}: add them"),
+        };
         let mut exp_labels: BTreeMap<String, String> = rule.labels.clone();
         exp_labels.insert("namespace".into(), ns.into());
         exp_labels.extend(kept.into_iter().map(|(k, v)| (k.to_string(), v)));
@@ -551,6 +538,10 @@ fn rule_tests(app: &AppSpec) -> RuleTestFile {
     assert_eq!(tests.len(), 12, "six alerts, each firing and silent");
     RuleTestFile { rule_files: vec!["rules.yaml".into()], evaluation_interval: "1m".into(), tests }
 }
+
+/// Firing series, healthy series, the labels the alert's expression keeps, and the values of its annotation
+/// placeholders.
+type Scenario<'a> = (Vec<Series>, Vec<Series>, Vec<(&'a str, String)>, Vec<(&'a str, String)>);
 
 fn series(series: &str, values: &str) -> Series {
     Series { series: series.into(), values: values.into() }

@@ -63,7 +63,8 @@ impl WaitOptions {
         Self { timeout, ..Self::default() }
     }
 
-    pub(crate) fn next_interval(&self, current: Duration) -> Duration {
+    /// The poll interval after `current`: half again as long, at most `max_interval`.
+    pub fn next_interval(&self, current: Duration) -> Duration {
         (current + current / 2).min(self.max_interval).max(Duration::from_millis(1))
     }
 }

@@ -3,7 +3,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -314,7 +313,7 @@ impl KubeDeployer {
                 return done;
             }
             tokio::time::sleep(interval).await;
-            interval = (interval + interval / 2).min(wait.max_interval).max(Duration::from_millis(1));
+            interval = wait.next_interval(interval);
         }
     }
 
