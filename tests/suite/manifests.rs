@@ -345,11 +345,39 @@ fn alertmanager_routing_passes_amtool() {
         let (ok, out) = run(Command::new(&amtool).arg("check-config").arg(config));
         assert!(ok && out.contains("SUCCESS"), "amtool check-config {}:\n{out}", config.display());
     }
+    // Routing: every alert of each rule group reaches the receivers its labels call for, and other apps' alerts
+    // stay with the default receiver.
+    let mut routed = 0;
+    for case in cases().iter().filter(|c| c.written.alertmanager.is_some()) {
+        let config = case.written.alertmanager.as_ref().expect("config");
+        let (ns, app) = (case.app.namespace.as_str(), case.app.name.as_str());
+        for rule in render::alert_rules(&case.app).expect("rules").rules {
+            let mut expected = vec!["wooo-remediation".to_string()];
+            if rule.labels.get("severity").map(String::as_str) == Some("critical") {
+                expected.push(format!("{app}-oncall"));
+            }
+            let labels: Vec<String> = rule.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            routes_to(&amtool, config, &labels, &expected.join(","));
+            routed += 1;
+        }
+        routes_to(&amtool, config, &[format!("namespace={ns}"), "app=someone-else".into()], "wooo-default");
+    }
+    eprintln!("amtool: {routed} alerts routed to the expected receivers");
     let broken = scratch("amtool").join("alertmanager.yaml");
     std::fs::write(&broken, "route:\n  receiver: nobody\nreceivers: []\n").expect("write");
     let (ok, _) = run(Command::new(&amtool).arg("check-config").arg(&broken));
     std::fs::remove_file(&broken).expect("cleanup");
     assert!(!ok, "amtool must reject a route to an undefined receiver");
+}
+
+/// Asserts that an alert with `labels` is routed to exactly `receivers` (comma separated, in order).
+fn routes_to(amtool: &Path, config: &Path, labels: &[String], receivers: &str) {
+    let (ok, out) = run(Command::new(amtool)
+        .args(["config", "routes", "test"])
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--verify.receivers={receivers}"))
+        .args(labels));
+    assert!(ok, "alert {labels:?} should reach {receivers} in {}:\n{out}", config.display());
 }
 
 // ---------------------------------------------------------------------------------------------------------------
