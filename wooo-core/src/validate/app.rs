@@ -394,7 +394,7 @@ mod tests {
     const VALID: &str = r#"
 name: web
 namespace: shop
-image: ghcr.io/acme/shop-web:1.4.2
+image: registry.example.com/acme/shop-web:1.4.2
 framework: django
 port: 8000
 replicas: 3
@@ -433,7 +433,7 @@ overlays:
   dev: {replicas: 1, tier: basic, env: {LOG_LEVEL: debug}}
   prod:
     replicas: 5
-    image: ghcr.io/acme/shop-web:1.4.1
+    image: registry.example.com/acme/shop-web:1.4.1
     labels: {stage: prod}
     disruption_budget: {max_unavailable: "25%"}
 "#;
@@ -483,7 +483,7 @@ overlays:
                 ("name invalid", |s| s.name = "Web".into(), &["name"]),
                 ("name too long", |s| s.name = "w".repeat(48), &["name"]),
                 ("namespace invalid", |s| s.namespace = "shop_ns".into(), &["namespace"]),
-                ("image invalid", |s| s.image = "ghcr.io/Acme/web:1".into(), &["image"]),
+                ("image invalid", |s| s.image = "registry.example.com/Acme/web:1".into(), &["image"]),
                 ("image empty", |s| s.image.clear(), &["image"]),
                 ("port zero", |s| s.port = Some(0), &["port"]),
                 ("replicas too many", |s| s.replicas = Some(1001), &["replicas"]),

@@ -504,11 +504,11 @@ mod tests {
             "nginx".to_string(),
             "nginx:1.27".to_string(),
             "library/nginx:1.27-alpine".to_string(),
-            "ghcr.io/org/app:v1.2.3".to_string(),
+            "registry.example.com/org/app:v1.2.3".to_string(),
             "localhost:5000/app".to_string(),
             "registry.example:443/team/my_app__x/a--b:latest".to_string(),
             format!("nginx@sha256:{sha}"),
-            format!("ghcr.io/org/app:1.0@sha256:{sha}"),
+            format!("registry.example.com/org/app:1.0@sha256:{sha}"),
             "Registry.Example/app:1".to_string(),
         ] {
             assert!(image_reference(&ok).is_ok(), "{ok}");
