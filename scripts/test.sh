@@ -32,3 +32,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --quie
 
 step "cargo test (unit, doc, conformance, scenario)"
 cargo test --workspace --all-features
+
+step "quickstart (README's first command) runs and reports"
+quickstart_out=$(cargo run --quiet --example quickstart)
+printf '%s\n' "$quickstart_out" | tail -n 8
+printf '%s\n' "$quickstart_out" | grep -q "^Done\." || { echo "quickstart did not finish its report" >&2; exit 1; }

@@ -5,11 +5,12 @@
 //!
 //! | module | feature | what |
 //! |---|---|---|
-//! | [`kube`] | `kube` (implied by every cloud) | `kube::Client` from a cluster's access data; classification of kube-rs errors |
+//! | [`kube`] | `kube` (implied by every cloud) | [`kube::KubeDeployer`] and [`kube::KubeMesh`] for any cluster; a `kube::Client` from a cluster's access data; classification of kube-rs errors |
+//! | `kube::testing` | `testing` | an in-memory API server (kube-fake-client plus the routes it lacks) that records requests, for tests and benches |
 //!
-//! The cloud provisioners (EKS, AKS, GKE, K3s) and the kube-based `Deployer` and `MeshConfigurator` land in
-//! their own folders (`aws/`, `azure/`, `gcp/`, `k3s/`, `kube/`) with their issues; until then the features
-//! `aws`, `azure`, `gcp` and `k3s` enable only the shared Kubernetes layer.
+//! The cloud provisioners (EKS, AKS, GKE, K3s) land in their own folders (`aws/`, `azure/`, `gcp/`, `k3s/`) with
+//! their issues; until then the features `aws`, `azure`, `gcp` and `k3s` enable only the shared Kubernetes
+//! layer.
 //!
 //! The default build has no feature and pulls neither kube-rs nor any cloud SDK.
 
