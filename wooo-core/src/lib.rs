@@ -71,6 +71,11 @@ pub use error::{BoxError, Error, ErrorKind, FieldViolation, Result};
 pub use mesh::{MeshCapabilities, MeshConfigurator};
 pub use provisioner::{DeleteOptions, Provisioner, ProvisionerCapabilities, ProvisionerExt, WaitOptions};
 
+// Every Rust block of the README compiles (it shows the mocks and the conformance helpers).
+#[cfg(all(doctest, feature = "testing", feature = "conformance"))]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 /// The traits, options and model types most host programs use.
 pub mod prelude {
     pub use crate::model::*;
