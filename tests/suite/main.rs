@@ -4,6 +4,7 @@
 //! - `faults`: 1,000 operations against the simulator with injected faults, through the retry decorators.
 //! - `downstream`: how a host program tests its own code with wooo's mocks and simulator.
 //! - `manifests`: rendered manifests checked by kubernetes-validate, @kubernetes-models, checkov, promtool, amtool.
+//! - `secrets`: secret values never reach logs, errors or Debug output.
 //! - `specs`: the spec files shipped with the examples load and validate.
 //! - `prices`: the price catalogues of `wooo-cost` over the real price snapshot in `shared/data/prices`.
 
@@ -12,4 +13,5 @@ mod downstream;
 mod faults;
 mod manifests;
 mod prices;
+mod secrets;
 mod specs;
