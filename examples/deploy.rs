@@ -14,8 +14,7 @@ use std::time::Duration;
 
 use wooo_core::model::{AppSpec, from_yaml_file};
 use wooo_core::prelude::*;
-use wooo_examples::{parse_env, parse_mesh, sample_mesh_policy};
-use wooo_providers::kube::{KubeDeployer, KubeMesh};
+use wooo_examples::{Deployed, deploy, parse_env, parse_mesh, sample_mesh_policy};
 
 const USAGE: &str = "usage: deploy APP.yaml [--env dev|staging|prod] [--mesh istio|gateway|linkerd] [--diff]";
 
@@ -37,32 +36,29 @@ async fn run(args: Vec<String>) -> wooo_core::Result<()> {
 
     let client = kube::Client::try_default().await.map_err(wooo_providers::kube::classify)?;
     let progress = Progress::new(|event| println!("  {event}"));
-    let deployer =
-        Retrying::new(KubeDeployer::new(client.clone()), RetryConfig::default()).with_progress(progress.clone());
-    if diff_only {
-        let diff = deployer.diff(&app).await?;
-        for change in &diff.changes {
-            println!("{:?} {} {}", change.action, change.object, change.fields.join(", "));
-        }
-        println!("{} object(s) would change", diff.changes.len());
-        return Ok(());
-    }
     let wait = WaitOptions::timeout(Duration::from_secs(600));
-    let status = deployer.deploy(&app, &wait, &progress).await?;
-    println!(
-        "{}: {:?}, revision {}, {} replicas available",
-        app.app_ref(),
-        status.health,
-        status.revision,
-        status.available_replicas
-    );
-    if let Some(kind) = mesh {
-        let policy = sample_mesh_policy(&app, kind);
-        let applied = Retrying::new(KubeMesh::new(client), RetryConfig::default()).apply(&policy).await?;
-        println!("mesh: wrote {}", applied.objects.join(", "));
-        let ignored = wooo_core::render::mesh_ignored(&policy);
-        if !ignored.is_empty() {
-            println!("mesh: {kind:?} cannot express {}; left out", ignored.join(", "));
+    match deploy(client, &app, mesh, diff_only, &wait, &progress).await? {
+        Deployed::Diff(diff) => {
+            for change in &diff.changes {
+                println!("{:?} {} {}", change.action, change.object, change.fields.join(", "));
+            }
+            println!("{} object(s) would change", diff.changes.len());
+        }
+        Deployed::Applied(status, mesh_objects) => {
+            println!(
+                "{}: {:?}, revision {}, {} replicas available",
+                app.app_ref(),
+                status.health,
+                status.revision,
+                status.available_replicas
+            );
+            if let Some(kind) = mesh {
+                println!("mesh: wrote {}", mesh_objects.join(", "));
+                let ignored = wooo_core::render::mesh_ignored(&sample_mesh_policy(&app, kind));
+                if !ignored.is_empty() {
+                    println!("mesh: {kind:?} cannot express {}; left out", ignored.join(", "));
+                }
+            }
         }
     }
     Ok(())

@@ -95,6 +95,48 @@ pub fn write_manifests(app: &AppSpec, env: Option<Environment>, mesh: Option<Mes
     Ok(written)
 }
 
+/// What [`deploy`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Deployed {
+    /// `--diff`: the changes an apply would make; nothing was changed.
+    Diff(wooo_core::model::AppDiff),
+    /// The app's status once Current, and the mesh objects written (empty without a mesh).
+    Applied(wooo_core::model::AppStatus, Vec<String>),
+}
+
+/// The `deploy` example's work, on any cluster `client` reaches: a dry-run diff, or apply and wait until
+/// Current and then, with `mesh`, the sample canary policy ([`sample_mesh_policy`]). Calls are retried on
+/// throttling and passing failures; `progress` sees every step.
+///
+/// # Errors
+/// From [`wooo_core::Deployer::diff`], [`wooo_core::DeployerExt::deploy`] and
+/// [`wooo_core::MeshConfigurator::apply`].
+pub async fn deploy(
+    client: kube::Client,
+    app: &AppSpec,
+    mesh: Option<MeshKind>,
+    diff_only: bool,
+    wait: &wooo_core::WaitOptions,
+    progress: &wooo_core::progress::Progress,
+) -> Result<Deployed> {
+    use wooo_core::retry::{RetryConfig, Retrying};
+    use wooo_core::{Deployer, DeployerExt, MeshConfigurator};
+    use wooo_providers::kube::{KubeDeployer, KubeMesh};
+
+    let deployer =
+        Retrying::new(KubeDeployer::new(client.clone()), RetryConfig::default()).with_progress(progress.clone());
+    if diff_only {
+        return Ok(Deployed::Diff(deployer.diff(app).await?));
+    }
+    let status = deployer.deploy(app, wait, progress).await?;
+    let mut written = Vec::new();
+    if let Some(kind) = mesh {
+        let mesh = Retrying::new(KubeMesh::new(client), RetryConfig::default());
+        written = mesh.apply(&sample_mesh_policy(app, kind)).await?.objects;
+    }
+    Ok(Deployed::Applied(status, written))
+}
+
 /// The kinds of `objects`, for printing.
 pub fn keys(objects: &[Object]) -> Vec<String> {
     objects.iter().map(Object::key).collect()

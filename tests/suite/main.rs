@@ -1,6 +1,7 @@
 //! wooo's test suite: one binary (each test binary links the whole dependency tree, so there is one).
 //!
 //! - `conformance`: the public conformance suite against the simulator, bare and behind the retry decorator.
+//! - `examples`: the `deploy` example's code against an in-memory API server.
 //! - `faults`: 1,000 operations against the simulator with injected faults, through the retry decorators.
 //! - `downstream`: how a host program tests its own code with wooo's mocks and simulator.
 //! - `manifests`: rendered manifests checked by kubernetes-validate, @kubernetes-models, checkov, promtool, amtool.
@@ -10,6 +11,7 @@
 
 mod conformance;
 mod downstream;
+mod examples;
 mod faults;
 mod manifests;
 mod prices;
