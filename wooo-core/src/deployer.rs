@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use crate::error::{Error, Result};
 use crate::model::{AppDiff, AppRef, AppSpec, AppStatus, Health, Revision};
 use crate::progress::{OperationGuard, Progress};
-use crate::provisioner::WaitOptions;
+use crate::provisioner::{Look, WaitOptions};
 use crate::render::Object;
 
 /// What a deployer can do.
@@ -64,25 +64,21 @@ pub trait Deployer: Send + Sync + Debug + 'static {
     /// [`Error::Timeout`]; [`Error::Provider`] when the app is Failed; errors from `status`.
     async fn wait(&self, app: &AppRef, wait: &WaitOptions, progress: &Progress) -> Result<AppStatus> {
         let op = OperationGuard::start(progress, "app.wait", format!("app/{app}"));
-        let deadline = tokio::time::Instant::now() + wait.timeout;
-        let mut interval = wait.interval;
-        loop {
-            let status = self.status(app).await?;
-            match &status.health {
-                Health::Current => return op.finish(Ok(status)),
-                Health::Failed { reason } => {
-                    let message = format!("app {app} failed: {reason}");
-                    return op.finish(Err(Error::Provider { provider: self.provider(), message, source: None }));
-                }
-                Health::InProgress { message } => op.waiting(message.clone()),
-            }
-            if tokio::time::Instant::now() + interval > deadline {
-                let operation = format!("app {app} to become current");
-                return op.finish(Err(Error::Timeout { provider: self.provider(), operation, after: wait.timeout }));
-            }
-            tokio::time::sleep(interval).await;
-            interval = wait.next_interval(interval);
-        }
+        let what = format!("app {app} to become current");
+        let result = wait
+            .poll(self.provider(), &what, &op, || async move {
+                let status = self.status(app).await?;
+                Ok(match &status.health {
+                    Health::Current => Look::Done(Ok(status)),
+                    Health::Failed { reason } => {
+                        let message = format!("app {app} failed: {reason}");
+                        Look::Done(Err(Error::Provider { provider: self.provider(), message, source: None }))
+                    }
+                    Health::InProgress { message } => Look::Pending(message.clone()),
+                })
+            })
+            .await;
+        op.finish(result)
     }
 
     /// Sets the replica count. When an autoscaler manages the app, its minimum and maximum are moved to

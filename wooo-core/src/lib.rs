@@ -69,7 +69,7 @@ pub use cost::{CostAnalyzer, CostCapabilities, RecommendOptions};
 pub use deployer::{Deployer, DeployerCapabilities, DeployerExt};
 pub use error::{BoxError, Error, ErrorKind, FieldViolation, Result};
 pub use mesh::{MeshCapabilities, MeshConfigurator};
-pub use provisioner::{DeleteOptions, Provisioner, ProvisionerCapabilities, ProvisionerExt, WaitOptions};
+pub use provisioner::{DeleteOptions, Look, Provisioner, ProvisionerCapabilities, ProvisionerExt, WaitOptions};
 
 // Every Rust block of the README compiles (it shows the mocks and the conformance helpers).
 #[cfg(all(doctest, feature = "testing", feature = "conformance"))]

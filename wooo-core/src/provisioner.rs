@@ -1,6 +1,7 @@
 //! The [`Provisioner`] trait: cluster lifecycle on one cloud, and [`ProvisionerExt`], its conveniences.
 
 use std::fmt::Debug;
+use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -67,6 +68,48 @@ impl WaitOptions {
     pub fn next_interval(&self, current: Duration) -> Duration {
         (current + current / 2).min(self.max_interval).max(Duration::from_millis(1))
     }
+
+    /// Calls `look` until it reports [`Look::Done`], reporting each [`Look::Pending`] status through `op` and
+    /// sleeping the growing interval in between. The one polling loop every wait of wooo uses.
+    ///
+    /// # Errors
+    /// What `look` returns; [`Error::Timeout`] (naming `provider` and `what`) when the next look would come
+    /// after `timeout`.
+    pub async fn poll<T, F, Fut>(
+        &self,
+        provider: &'static str,
+        what: &str,
+        op: &OperationGuard<'_>,
+        mut look: F,
+    ) -> Result<T>
+    where
+        F: FnMut() -> Fut + Send,
+        Fut: Future<Output = Result<Look<T>>> + Send,
+        T: Send,
+    {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut interval = self.interval;
+        loop {
+            match look().await? {
+                Look::Done(result) => return result,
+                Look::Pending(status) => op.waiting(status),
+            }
+            if tokio::time::Instant::now() + interval > deadline {
+                return Err(Error::Timeout { provider, operation: what.to_string(), after: self.timeout });
+            }
+            tokio::time::sleep(interval).await;
+            interval = self.next_interval(interval);
+        }
+    }
+}
+
+/// What one look of [`WaitOptions::poll`] found.
+#[derive(Debug)]
+pub enum Look<T> {
+    /// The wait is over, with this outcome.
+    Done(Result<T>),
+    /// Not yet; the status to report.
+    Pending(String),
 }
 
 /// Cluster lifecycle on one cloud.
@@ -145,38 +188,26 @@ pub trait ProvisionerExt: Provisioner {
     /// its reason and message); errors from [`Provisioner::get`].
     async fn wait_ready(&self, id: &ClusterId, wait: &WaitOptions, progress: &Progress) -> Result<Cluster> {
         let op = OperationGuard::start(progress, "cluster.wait_ready", format!("cluster/{id}"));
-        let deadline = tokio::time::Instant::now() + wait.timeout;
-        let mut interval = wait.interval;
-        loop {
-            let cluster = self.get(id).await?;
-            if let Some(failed) = cluster.failure() {
-                let err = Error::Provider {
-                    provider: self.provider(),
-                    message: format!("cluster {id} failed: {}: {}", failed.reason, failed.message),
-                    source: None,
-                };
-                return op.finish(Err(err));
-            }
-            if cluster.is_ready() {
-                return op.finish(Ok(cluster));
-            }
-            let status = cluster
-                .status
-                .condition(ConditionType::Provisioning)
-                .map(|c| format!("{}: {}", c.reason, c.message))
-                .unwrap_or_else(|| "pending".to_string());
-            op.waiting(status);
-            if tokio::time::Instant::now() + interval > deadline {
-                let after = wait.timeout;
-                return op.finish(Err(Error::Timeout {
-                    provider: self.provider(),
-                    operation: format!("cluster {id} to become available"),
-                    after,
-                }));
-            }
-            tokio::time::sleep(interval).await;
-            interval = wait.next_interval(interval);
-        }
+        let what = format!("cluster {id} to become available");
+        let result = wait
+            .poll(self.provider(), &what, &op, || async move {
+                let cluster = self.get(id).await?;
+                if let Some(failed) = cluster.failure() {
+                    let message = format!("cluster {id} failed: {}: {}", failed.reason, failed.message);
+                    return Ok(Look::Done(Err(Error::Provider { provider: self.provider(), message, source: None })));
+                }
+                if cluster.is_ready() {
+                    return Ok(Look::Done(Ok(cluster)));
+                }
+                let status = cluster
+                    .status
+                    .condition(ConditionType::Provisioning)
+                    .map(|c| format!("{}: {}", c.reason, c.message))
+                    .unwrap_or_else(|| "pending".to_string());
+                Ok(Look::Pending(status))
+            })
+            .await;
+        op.finish(result)
     }
 
     /// Applies `spec` and waits until the cluster is available: the one call a host usually needs.
@@ -194,25 +225,71 @@ pub trait ProvisionerExt: Provisioner {
     /// [`Error::Timeout`]; errors from [`Provisioner::get`] other than `NotFound`.
     async fn wait_deleted(&self, id: &ClusterId, wait: &WaitOptions, progress: &Progress) -> Result<()> {
         let op = OperationGuard::start(progress, "cluster.wait_deleted", format!("cluster/{id}"));
-        let deadline = tokio::time::Instant::now() + wait.timeout;
-        let mut interval = wait.interval;
-        loop {
-            match self.get(id).await {
-                Err(Error::NotFound { .. }) => return op.finish(Ok(())),
-                Err(e) => return op.finish(Err(e)),
-                Ok(_) => op.waiting("deleting"),
-            }
-            if tokio::time::Instant::now() + interval > deadline {
-                return op.finish(Err(Error::Timeout {
-                    provider: self.provider(),
-                    operation: format!("cluster {id} to be deleted"),
-                    after: wait.timeout,
-                }));
-            }
-            tokio::time::sleep(interval).await;
-            interval = wait.next_interval(interval);
-        }
+        let what = format!("cluster {id} to be deleted");
+        let result = wait
+            .poll(self.provider(), &what, &op, || async move {
+                match self.get(id).await {
+                    Err(Error::NotFound { .. }) => Ok(Look::Done(Ok(()))),
+                    Err(e) => Err(e),
+                    Ok(_) => Ok(Look::Pending("deleting".to_string())),
+                }
+            })
+            .await;
+        op.finish(result)
     }
 }
 
 impl<T: Provisioner + ?Sized> ProvisionerExt for T {}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::progress::ProgressEvent;
+
+    fn wait(timeout_secs: u64) -> WaitOptions {
+        WaitOptions {
+            timeout: Duration::from_secs(timeout_secs),
+            interval: Duration::from_secs(2),
+            max_interval: Duration::from_secs(4),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn poll_reports_pending_looks_and_grows_the_interval_until_done() {
+        let (progress, mut rx) = Progress::channel();
+        let op = OperationGuard::start(&progress, "test.wait", "x");
+        let looks = AtomicU32::new(0);
+        let start = tokio::time::Instant::now();
+        let out = wait(60)
+            .poll("test", "x", &op, || async {
+                let n = looks.fetch_add(1, Ordering::SeqCst);
+                Ok(if n < 3 { Look::Pending(format!("look {n}")) } else { Look::Done(Ok(n)) })
+            })
+            .await;
+        assert_eq!(out.unwrap(), 3);
+        // Sleeps of 2 s, 3 s, then 4 s (capped).
+        assert_eq!(start.elapsed(), Duration::from_secs(9));
+        let waits =
+            std::iter::from_fn(|| rx.try_recv().ok()).filter(|e| matches!(e, ProgressEvent::Waiting { .. })).count();
+        assert_eq!(waits, 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn poll_times_out_and_passes_errors_through() {
+        let progress = Progress::none();
+        let op = OperationGuard::start(&progress, "test.wait", "x");
+        let err =
+            wait(5).poll::<(), _, _>("test", "x to settle", &op, || async { Ok(Look::Pending("no".into())) }).await;
+        let err = err.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+        assert!(err.to_string().contains("x to settle"), "{err}");
+        let err = wait(5)
+            .poll::<(), _, _>("test", "x", &op, || async { Err(Error::not_found("test", "thing")) })
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+    }
+}

@@ -15,7 +15,7 @@ use wooo_core::model::{
 };
 use wooo_core::progress::{OperationGuard, Progress};
 use wooo_core::render::Object;
-use wooo_core::{Deployer, DeployerCapabilities, Error, Result, WaitOptions};
+use wooo_core::{Deployer, DeployerCapabilities, Error, Look, Result, WaitOptions};
 
 use super::apply::{Desired, Resolver, changed_paths, missing_paths, owned_by};
 use super::error::{PROVIDER, classify};
@@ -303,18 +303,16 @@ impl KubeDeployer {
         wait: &WaitOptions,
         op: &OperationGuard<'_>,
     ) -> Result<AppStatus> {
-        let mut interval = wait.interval;
-        loop {
+        let what = format!("app {} to become current", set.app);
+        wait.poll(PROVIDER, &what, op, || async move {
             let status = app_status(&set.app, revision, &self.deployments(set).await?);
-            if let Health::InProgress { message } = &status.health {
-                op.waiting(message.clone());
-            }
-            if let Some(done) = settled(&set.app, status) {
-                return done;
-            }
-            tokio::time::sleep(interval).await;
-            interval = wait.next_interval(interval);
-        }
+            let pending = match &status.health {
+                Health::InProgress { message } => message.clone(),
+                _ => String::new(),
+            };
+            Ok(settled(&set.app, status).map_or(Look::Pending(pending), Look::Done))
+        })
+        .await
     }
 
     /// LIST, then watch from the list's resourceVersion, applying each event to the app's Deployments until
