@@ -10,7 +10,7 @@ use std::time::Duration;
 use wooo_core::model::{
     AppSpec, Environment, MeshKind, MeshPolicy, OutlierDetection, Resilience, RetryPolicy, TracingSpec, TrafficSplit,
 };
-use wooo_core::render::{self, Object};
+use wooo_core::render;
 use wooo_core::{Error, Result};
 
 /// What [`write_manifests`] wrote.
@@ -135,11 +135,6 @@ pub async fn deploy(
         written = mesh.apply(&sample_mesh_policy(app, kind)).await?.objects;
     }
     Ok(Deployed::Applied(status, written))
-}
-
-/// The kinds of `objects`, for printing.
-pub fn keys(objects: &[Object]) -> Vec<String> {
-    objects.iter().map(Object::key).collect()
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> Result<PathBuf> {

@@ -221,11 +221,6 @@ impl KubeDeployer {
         SetSync { client: &self.client, resolver: &self.resolver, field_manager: &self.options.field_manager }
     }
 
-    fn apply_params(&self, force: bool) -> PatchParams {
-        let params = PatchParams::apply(&self.options.field_manager);
-        if force { params.force() } else { params }
-    }
-
     /// Applies `spec`, recording a revision with `cause` when anything changed (or always, with
     /// `always_record`).
     async fn apply_spec(
@@ -533,7 +528,7 @@ impl Deployer for KubeDeployer {
             let fields = match self.options.diff {
                 DiffStrategy::Local => missing_paths(&d.body, &current),
                 DiffStrategy::ServerDryRun => {
-                    let params = self.apply_params(owned_by(&current, &set.id)).dry_run();
+                    let params = self.sync().apply_params(owned_by(&current, &set.id)).dry_run();
                     let would_be = api.patch(&d.name, &params, &Patch::Apply(&d.body)).await.map_err(classify)?;
                     changed_paths(&current, &to_value(&would_be)?)
                 }

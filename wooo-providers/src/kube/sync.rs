@@ -70,7 +70,8 @@ where
 }
 
 impl SetSync<'_> {
-    fn apply_params(&self, force: bool) -> PatchParams {
+    /// Server-side apply by this field manager; `force` takes over fields another manager owns.
+    pub(crate) fn apply_params(&self, force: bool) -> PatchParams {
         let params = PatchParams::apply(self.field_manager);
         if force { params.force() } else { params }
     }
