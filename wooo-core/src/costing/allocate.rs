@@ -246,7 +246,7 @@ pub(crate) fn resource_rates(node_price: HourlyRate, cpu: Cpu, memory: Memory) -
 mod tests {
     use super::*;
     use crate::model::{Capacity, Currency};
-    use jiff::{SignedDuration, Timestamp};
+    use jiff::SignedDuration;
 
     /// A tiny deterministic generator (SplitMix64) so randomized tests are reproducible without a dependency.
     struct SplitMix(u64);
@@ -264,9 +264,7 @@ mod tests {
         }
     }
 
-    fn start() -> Timestamp {
-        Timestamp::from_second(1_750_000_000).unwrap()
-    }
+    use crate::costing::fixtures::start;
 
     fn window(hours: i64) -> TimeWindow {
         TimeWindow::new(start(), start() + SignedDuration::from_hours(hours))
@@ -288,15 +286,7 @@ mod tests {
     }
 
     fn workload(name: &str, pool: &str, replicas: f64, cpu_m: u64, mem_mib: u64) -> WorkloadProfile {
-        WorkloadProfile {
-            workload: WorkloadRef::new("shop", name),
-            replicas,
-            cpu_request: Cpu::from_millis(cpu_m),
-            memory_request: Memory::from_mib(mem_mib),
-            memory_limit: None,
-            interruptible: false,
-            node_pool: pool.into(),
-        }
+        crate::costing::fixtures::workload(name, pool, replicas, cpu_m, mem_mib, false)
     }
 
     fn sample(name: &str, hour: i64, cpu_m: u64, mem_mib: u64) -> UsageSample {

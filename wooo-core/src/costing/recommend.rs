@@ -692,9 +692,7 @@ mod tests {
     use crate::model::{ClusterId, CostReport, NodeCost, TimeWindow};
     use jiff::SignedDuration;
 
-    fn start() -> Timestamp {
-        Timestamp::from_second(1_750_000_000).unwrap()
-    }
+    use crate::costing::fixtures::start;
 
     fn pool(name: &str, instance: &str, min: u32, desired: u32, capacity: Capacity) -> NodePoolSpec {
         NodePoolSpec {
@@ -712,15 +710,7 @@ mod tests {
     }
 
     fn workload(name: &str, replicas: f64, cpu_m: u64, mem_mib: u64, interruptible: bool) -> WorkloadProfile {
-        WorkloadProfile {
-            workload: WorkloadRef::new("shop", name),
-            replicas,
-            cpu_request: Cpu::from_millis(cpu_m),
-            memory_request: Memory::from_mib(mem_mib),
-            memory_limit: None,
-            interruptible,
-            node_pool: "general".into(),
-        }
+        crate::costing::fixtures::workload(name, "general", replicas, cpu_m, mem_mib, interruptible)
     }
 
     /// A cluster over a window: pools with a node count each, workloads, hourly usage, prices.

@@ -479,10 +479,9 @@ mod tests {
         assert!(annotations.contains_key(workload::CONFIG_HASH_ANNOTATION));
     }
 
-    #[test]
-    fn every_object_carries_namespace_and_common_labels() {
+    /// A Django app that renders one object of every core kind (the worker included).
+    fn every_object_spec() -> AppSpec {
         let mut s = spec(Framework::Django);
-        s.labels.insert("team".into(), "payments".into());
         s.config.insert("A".into(), "1".into());
         s.secrets.insert("B".into(), SecretString::new("2"));
         s.ingress = Some(IngressSpec { host: "a.example.com".into(), path: "/".into(), class_name: None, tls: None });
@@ -492,6 +491,13 @@ mod tests {
             monitoring_namespace: "monitoring".into(),
             database: None,
         });
+        s
+    }
+
+    #[test]
+    fn every_object_carries_namespace_and_common_labels() {
+        let mut s = every_object_spec();
+        s.labels.insert("team".into(), "payments".into());
         let objects = app(&s).unwrap();
         assert_eq!(objects.len(), 11);
         for o in &objects {
@@ -512,16 +518,7 @@ mod tests {
 
     #[test]
     fn kinds_come_in_apply_order() {
-        let mut s = spec(Framework::Django);
-        s.config.insert("A".into(), "1".into());
-        s.secrets.insert("B".into(), SecretString::new("2"));
-        s.ingress = Some(IngressSpec { host: "a.example.com".into(), path: "/".into(), class_name: None, tls: None });
-        s.autoscaling = Some(autoscaling(2));
-        s.isolation = Some(IsolationSpec {
-            ingress_namespace: "ingress-nginx".into(),
-            monitoring_namespace: "monitoring".into(),
-            database: None,
-        });
+        let s = every_object_spec();
         let objects = app(&s).unwrap();
         assert_eq!(
             kinds(&objects),
