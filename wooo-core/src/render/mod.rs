@@ -8,6 +8,7 @@
 
 mod app;
 pub mod crd;
+mod jsondiff;
 mod mesh;
 mod meta;
 mod monitoring;
@@ -16,6 +17,7 @@ mod scaling;
 mod workload;
 
 pub use app::app;
+pub use jsondiff::changed_paths;
 pub use mesh::{mesh, mesh_ignored};
 pub use monitoring::{RepairAction, alert_rules, alertmanager_fragment, certificate, monitoring, prometheus_rule_file};
 

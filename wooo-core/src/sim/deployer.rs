@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::rollout::{Observed, Rollout, crash_loops, desired_replicas};
 use super::state::State;
-use super::{Ctx, PROVIDER, SimCloud, jsondiff};
+use super::{Ctx, PROVIDER, SimCloud};
 use crate::deployer::{Deployer, DeployerCapabilities};
 use crate::error::{Error, Result};
 use crate::model::{AppDiff, AppRef, AppSpec, AppStatus, ChangeAction, ClusterId, ObjectChange, Revision};
@@ -61,7 +61,7 @@ fn object_changes(stored: Option<&BTreeMap<String, Value>>, rendered: &[(String,
             Some(old) if old != value => changes.push(ObjectChange {
                 object: key.clone(),
                 action: ChangeAction::UpdateInPlace,
-                fields: jsondiff::changed_paths(old, value),
+                fields: crate::render::changed_paths(old, value),
             }),
             Some(_) => {}
         }

@@ -60,7 +60,6 @@ mod cost;
 mod deployer;
 mod faults;
 mod ident;
-mod jsondiff;
 mod mesh;
 mod provisioner;
 mod rollout;

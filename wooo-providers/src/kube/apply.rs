@@ -397,31 +397,10 @@ pub fn missing_paths(desired: &Value, live: &Value) -> Vec<String> {
 }
 
 /// The JSON pointers where `before` and `after` differ (both normalized), both ways: changed, added and
-/// removed fields. Used on a server-side dry run's answer against the live object.
+/// removed fields ([`wooo_core::render::changed_paths`]). Used on a server-side dry run's answer against the
+/// live object.
 pub fn changed_paths(before: &Value, after: &Value) -> Vec<String> {
-    fn go(before: &Value, after: &Value, at: &str, out: &mut Vec<String>) {
-        match (before, after) {
-            (Value::Object(b), Value::Object(a)) => {
-                let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
-                for k in keys {
-                    match (b.get(k), a.get(k)) {
-                        (Some(bv), Some(av)) => go(bv, av, &child(at, k), out),
-                        _ => out.push(child(at, k)),
-                    }
-                }
-            }
-            (Value::Array(b), Value::Array(a)) if b.len() == a.len() => {
-                for (i, (bv, av)) in b.iter().zip(a).enumerate() {
-                    go(bv, av, &child(at, &i.to_string()), out);
-                }
-            }
-            (b, a) if b == a => {}
-            _ => out.push(at.to_string()),
-        }
-    }
-    let mut out = Vec::new();
-    go(&normalize(before), &normalize(after), "", &mut out);
-    without_hash_noise(out)
+    without_hash_noise(wooo_core::render::changed_paths(&normalize(before), &normalize(after)))
 }
 
 /// The hash annotation changes whenever anything else does; it is named only when nothing else is (a field

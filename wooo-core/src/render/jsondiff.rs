@@ -2,9 +2,17 @@
 
 use serde_json::Value;
 
-/// Paths where `old` and `new` differ, sorted. A key or array element present on one side only is one path;
-/// a value of another type is one path; equal documents give none.
-pub(crate) fn changed_paths(old: &Value, new: &Value) -> Vec<String> {
+/// The JSON pointers (RFC 6901) where `old` and `new` differ, sorted: the fields of an object diff. A key or
+/// array element present on one side only is one path; a value of another type is one path; equal documents
+/// give none. The simulator's and the Kubernetes deployer's diffs both use it.
+///
+/// ```
+/// use serde_json::json;
+/// let old = json!({"spec": {"replicas": 2, "template": {"image": "a"}}});
+/// let new = json!({"spec": {"replicas": 3, "template": {"image": "a"}}});
+/// assert_eq!(wooo_core::render::changed_paths(&old, &new), vec!["/spec/replicas"]);
+/// ```
+pub fn changed_paths(old: &Value, new: &Value) -> Vec<String> {
     let mut out = Vec::new();
     walk(old, new, &mut String::new(), &mut out);
     out.sort();
