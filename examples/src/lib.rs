@@ -5,11 +5,8 @@
 //! (`tests/suite/manifests.rs`) take from an `AppSpec` to files on disk.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use wooo_core::model::{
-    AppSpec, Environment, MeshKind, MeshPolicy, OutlierDetection, Resilience, RetryPolicy, TracingSpec, TrafficSplit,
-};
+use wooo_core::model::{AppSpec, Environment, MeshKind, MeshPolicy};
 use wooo_core::render;
 use wooo_core::{Error, Result};
 
@@ -28,34 +25,10 @@ pub struct Written {
     pub mesh_ignored: Vec<&'static str>,
 }
 
-/// The canary policy the `render` example and the harness use for `--mesh`: 90/10 between versions `stable` and
-/// `canary`, a header match sending `x-canary: always` to the canary, retries, a timeout, outlier detection and
-/// tracing — every field a mesh renderer handles.
+/// The canary policy the examples and the manifest harness use for `--mesh`: see
+/// [`wooo_core::conformance::sample_mesh_policy`].
 pub fn sample_mesh_policy(app: &AppSpec, kind: MeshKind) -> MeshPolicy {
-    let mut split = TrafficSplit::canary("stable", "canary", 10);
-    split.header_match = Some(wooo_core::model::HeaderMatch {
-        header: "x-canary".into(),
-        value: "always".into(),
-        version: "canary".into(),
-    });
-    let mut policy = MeshPolicy::split(app.app_ref(), kind, split);
-    policy.resilience = Some(Resilience {
-        outlier_detection: Some(OutlierDetection {
-            consecutive_5xx_errors: 5,
-            interval: Duration::from_secs(10),
-            base_ejection_time: Duration::from_secs(30),
-            max_ejection_percent: 50,
-        }),
-        connection_pool: None,
-        retries: Some(RetryPolicy {
-            attempts: 2,
-            per_try_timeout: Duration::from_millis(500),
-            retry_on: vec!["5xx".into(), "gateway-error".into()],
-        }),
-        timeout: Some(Duration::from_secs(2)),
-    });
-    policy.tracing = Some(TracingSpec { sampling_percent: 10.0, provider: "otel".into() });
-    policy
+    wooo_core::conformance::sample_mesh_policy(&app.app_ref(), kind)
 }
 
 /// Renders `app` (with the overlay of `env` merged when given, and a canary policy for `mesh` when given) and

@@ -17,13 +17,16 @@
 //! # }
 //! ```
 
+use std::time::Duration;
+
 use crate::cost::{CostAnalyzer, RecommendOptions};
 use crate::deployer::Deployer;
 use crate::error::{Error, ErrorKind};
 use crate::mesh::MeshConfigurator;
+
 use crate::model::{
-    AppRef, AppSpec, ChangeAction, CloudKind, ClusterId, ClusterSpec, Framework, Health, MeshKind, MeshPolicy,
-    NodePoolSpec, TimeWindow, TrafficSplit,
+    AppRef, AppSpec, ChangeAction, CloudKind, ClusterId, ClusterSpec, Framework, HeaderMatch, Health, MeshKind,
+    MeshPolicy, NodePoolSpec, OutlierDetection, Resilience, RetryPolicy, TimeWindow, TracingSpec, TrafficSplit,
 };
 use crate::progress::Progress;
 use crate::provisioner::{DeleteOptions, Provisioner, ProvisionerExt, WaitOptions};
@@ -59,6 +62,32 @@ pub fn sample_app_spec(namespace: &str, name: &str) -> AppSpec {
     app.replicas = Some(2);
     app.env.insert("MODE".into(), "conformance".into());
     app
+}
+
+/// A canary policy that uses every field a mesh renderer handles: 90/10 between versions `stable` and `canary`,
+/// a header match sending `x-canary: always` to the canary, retries, a timeout, outlier detection and tracing.
+pub fn sample_mesh_policy(app: &AppRef, kind: MeshKind) -> MeshPolicy {
+    let mut split = TrafficSplit::canary("stable", "canary", 10);
+    split.header_match =
+        Some(HeaderMatch { header: "x-canary".into(), value: "always".into(), version: "canary".into() });
+    let mut policy = MeshPolicy::split(app.clone(), kind, split);
+    policy.resilience = Some(Resilience {
+        outlier_detection: Some(OutlierDetection {
+            consecutive_5xx_errors: 5,
+            interval: Duration::from_secs(10),
+            base_ejection_time: Duration::from_secs(30),
+            max_ejection_percent: 50,
+        }),
+        connection_pool: None,
+        retries: Some(RetryPolicy {
+            attempts: 2,
+            per_try_timeout: Duration::from_millis(500),
+            retry_on: vec!["5xx".into(), "gateway-error".into()],
+        }),
+        timeout: Some(Duration::from_secs(2)),
+    });
+    policy.tracing = Some(TracingSpec { sampling_percent: 10.0, provider: "otel".into() });
+    policy
 }
 
 fn expect_kind<T: std::fmt::Debug>(result: Result<T>, kind: ErrorKind, what: &str) -> Error {

@@ -2,7 +2,6 @@
 //! answered as an API server with the CRDs installed would.
 
 use std::borrow::Cow;
-use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
@@ -11,9 +10,7 @@ use kube::api::Api;
 use kube_fake_client::ClientBuilder;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use wooo_core::model::{
-    MeshKind, MeshPolicy, MtlsMode, OutlierDetection, Resilience, RetryPolicy, TracingSpec, TrafficSplit,
-};
+use wooo_core::model::{MeshKind, MeshPolicy, MtlsMode, TrafficSplit};
 use wooo_core::{Deployer, ErrorKind};
 
 use super::*;
@@ -137,24 +134,7 @@ async fn with_app(installed: Vec<&'static str>) -> (kube::Client, crate::kube::d
 }
 
 fn policy(kind: MeshKind) -> MeshPolicy {
-    let mut p = MeshPolicy::split(AppRef::new("shop", "web"), kind, TrafficSplit::canary("v1", "v2", 10));
-    p.resilience = Some(Resilience {
-        outlier_detection: Some(OutlierDetection {
-            consecutive_5xx_errors: 5,
-            interval: Duration::from_secs(10),
-            base_ejection_time: Duration::from_secs(30),
-            max_ejection_percent: 50,
-        }),
-        connection_pool: None,
-        retries: Some(RetryPolicy {
-            attempts: 2,
-            per_try_timeout: Duration::from_millis(500),
-            retry_on: vec!["5xx".into()],
-        }),
-        timeout: Some(Duration::from_secs(2)),
-    });
-    p.tracing = Some(TracingSpec { sampling_percent: 5.0, provider: "otel".into() });
-    p
+    wooo_core::conformance::sample_mesh_policy(&AppRef::new("shop", "web"), kind)
 }
 
 async fn names<K>(client: &kube::Client) -> Vec<String>
@@ -219,7 +199,7 @@ async fn a_canary_step_and_a_kind_switch_prune_what_is_no_longer_rendered() {
     assert!(names::<PeerAuthentication>(&client).await.is_empty());
     assert_eq!(names::<HttpRoute>(&client).await, ["web"]);
     let services = names::<Service>(&client).await;
-    assert_eq!(services, ["web", "web-v1", "web-v2"], "one Service per version for the route's backends");
+    assert_eq!(services, ["web", "web-canary", "web-stable"], "one Service per version for the route's backends");
 }
 
 #[tokio::test]
