@@ -35,8 +35,10 @@ fn render_bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("render");
     g.throughput(Throughput::Elements(1));
     g.bench_function("validate_app (baseline)", |b| b.iter(|| validate::app_spec(black_box(&app))));
-    g.bench_function("render_app", |b| b.iter(|| render::app(black_box(&app))));
-    g.bench_function("render_mesh_istio", |b| b.iter(|| render::mesh(black_box(&policy), black_box(&app))));
+    let valid = validate::app_spec(&app).expect("valid app");
+    let valid_policy = validate::mesh_policy(&policy).expect("valid policy");
+    g.bench_function("render_app", |b| b.iter(|| render::app(black_box(&valid))));
+    g.bench_function("render_mesh_istio", |b| b.iter(|| render::mesh(black_box(&valid_policy), black_box(&valid))));
     g.finish();
 }
 
@@ -62,7 +64,7 @@ fn kube_bench(c: &mut Criterion) {
     }
     let (client, log) = rt.block_on(fake_cluster());
     let d = deployer(client.clone());
-    let objects = render::app(&app).expect("render");
+    let objects = render::app(&validate::app_spec(&app).expect("valid app")).expect("render");
     let n = objects.len();
 
     rt.block_on(d.apply(&app, &Progress::none())).expect("first apply");

@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use wooo_core::model::{AppSpec, Environment, MeshKind, MeshPolicy};
-use wooo_core::render;
 use wooo_core::{Error, Result};
+use wooo_core::{render, validate};
 
 /// What [`write_manifests`] wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,11 +41,12 @@ pub fn write_manifests(app: &AppSpec, env: Option<Environment>, mesh: Option<Mes
         Some(env) => app.for_environment(env),
         None => app.clone(),
     };
+    let app = validate::app_spec(&app)?;
     let mut objects = render::app(&app)?;
     let mut written = Written::default();
     if let Some(kind) = mesh {
         let policy = sample_mesh_policy(&app, kind);
-        objects.extend(render::mesh(&policy, &app)?);
+        objects.extend(render::mesh(&validate::mesh_policy(&policy)?, &app)?);
         written.mesh_ignored = render::mesh_ignored(&policy);
     }
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;

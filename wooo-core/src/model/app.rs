@@ -44,9 +44,20 @@ pub struct AppSpec {
     /// Configuration data, mounted from a ConfigMap and exposed as environment variables.
     #[serde(default)]
     pub config: BTreeMap<String, String>,
-    /// Secret values, stored in a Secret and exposed as environment variables. Redacted in `Debug`.
+    /// Secret values, stored in the Secret `<app>-secrets` and exposed as environment variables. Redacted in
+    /// `Debug`. Specs kept in git should use [`AppSpec::secret_refs`] instead.
     #[serde(default)]
     pub secrets: BTreeMap<String, SecretString>,
+    /// Existing Secrets the app reads (made by External Secrets, sealed-secrets, a vault operator or by hand):
+    /// a whole Secret as environment variables, or single keys. wooo never writes them; a change to one rolls
+    /// the pods when the deployer can read it (see [`crate::render::SecretInputs`]).
+    #[serde(default)]
+    pub secret_refs: Vec<SecretRef>,
+    /// Whether wooo manages the namespace's labels even when the namespace was not created by wooo. Off by
+    /// default: a namespace that exists already (made by hand, or by another tool) is left exactly as it is, and
+    /// only a namespace wooo creates gets its Pod Security labels.
+    #[serde(default)]
+    pub manage_namespace: bool,
     /// Probe overrides; the framework's defaults otherwise.
     #[serde(default)]
     pub probes: Option<ProbesSpec>,
@@ -100,6 +111,8 @@ impl AppSpec {
             env: BTreeMap::new(),
             config: BTreeMap::new(),
             secrets: BTreeMap::new(),
+            secret_refs: Vec::new(),
+            manage_namespace: false,
             probes: None,
             ingress: None,
             autoscaling: None,
@@ -238,18 +251,57 @@ pub struct Resources {
     pub memory_limit: Memory,
 }
 
+/// A reference to an existing Secret in the app's namespace.
+///
+/// ```yaml
+/// secret_refs:
+///   - secret: db-credentials      # every key of the Secret becomes an environment variable (envFrom)
+///   - secret: stripe              # one key, under a variable name of the app's choosing
+///     key: api-key
+///     env: STRIPE_API_KEY
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    /// The Secret's name (DNS-1123 subdomain), in the app's namespace.
+    pub secret: String,
+    /// One key of the Secret; absent: every key, each as a variable of the same name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The variable the key is exposed as; required with `key`, refused without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+}
+
+impl SecretRef {
+    /// Every key of `secret`, as environment variables.
+    pub fn all(secret: impl Into<String>) -> Self {
+        Self { secret: secret.into(), key: None, env: None }
+    }
+
+    /// One key of `secret`, as the variable `env`.
+    pub fn key(secret: impl Into<String>, key: impl Into<String>, env: impl Into<String>) -> Self {
+        Self { secret: secret.into(), key: Some(key.into()), env: Some(env.into()) }
+    }
+}
+
 /// Plan tiers: sized packages of requests, limits and replicas.
+///
+/// The requests are the platform's published tiers (basic 250m / 256Mi, standard 500m / 512Mi, advanced 1 CPU /
+/// 1Gi, professional 2 CPU / 2Gi). Limits are wooo's choice: memory limit = 2 × the request (memory is not
+/// compressible, so headroom avoids OOM kills on short peaks), CPU limit = 4 × the request (CPU is throttled,
+/// never killed; the cap only stops one pod from starving its neighbours).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PlanTier {
-    /// Small: 1 replica, 100m / 128Mi requested, 256Mi limit.
+    /// 1 replica, 250m / 256Mi requested, limits 1 CPU / 512Mi.
     Basic,
-    /// Default: 2 replicas, 250m / 256Mi requested, 512Mi limit.
+    /// The default: 2 replicas, 500m / 512Mi requested, limits 2 CPU / 1Gi.
     #[default]
     Standard,
-    /// 3 replicas, 500m / 512Mi requested, 1Gi limit.
+    /// 3 replicas, 1 CPU / 1Gi requested, limits 4 CPU / 2Gi.
     Advanced,
-    /// 3 replicas, 1 CPU / 1Gi requested, 2Gi limit.
+    /// 3 replicas, 2 CPU / 2Gi requested, limits 8 CPU / 4Gi.
     Professional,
 }
 
@@ -266,10 +318,10 @@ impl PlanTier {
     /// The tier's replicas, requests and limits.
     pub fn defaults(self) -> TierDefaults {
         let (replicas, cpu_req, mem_req, cpu_lim, mem_lim) = match self {
-            PlanTier::Basic => (1, 100, 128, 500, 256),
-            PlanTier::Standard => (2, 250, 256, 1000, 512),
-            PlanTier::Advanced => (3, 500, 512, 2000, 1024),
-            PlanTier::Professional => (3, 1000, 1024, 4000, 2048),
+            PlanTier::Basic => (1, 250, 256, 1000, 512),
+            PlanTier::Standard => (2, 500, 512, 2000, 1024),
+            PlanTier::Advanced => (3, 1000, 1024, 4000, 2048),
+            PlanTier::Professional => (3, 2000, 2048, 8000, 4096),
         };
         TierDefaults {
             replicas,

@@ -5,9 +5,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::Object;
 use super::meta::AppContext;
+use super::secrets::{ROLLOUT_KEY_DATA_KEY, SecretInputs, uses_secrets};
 use super::{network, scaling, workload};
 use crate::error::Result;
-use crate::model::AppSpec;
+use crate::model::{AppSpec, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+use crate::validate::ValidApp;
 
 /// The Pod Security Admission label the namespace is enforced with.
 const POD_SECURITY_ENFORCE_LABEL: &str = "pod-security.kubernetes.io/enforce";
@@ -18,14 +20,23 @@ const POD_SECURITY_ENFORCE_LABEL: &str = "pod-security.kubernetes.io/enforce";
 /// (ServiceMonitor, PrometheusRule, Grafana dashboard ConfigMap; see [`super::monitoring`]), each when the spec
 /// asks for it.
 ///
-/// The spec is validated first. Output is deterministic: the same spec renders the same objects, byte for byte.
+/// The spec is a [`ValidApp`], so it was validated once, before. Output is deterministic: the same spec renders the same objects, byte for byte.
 ///
 /// # Errors
-/// [`crate::Error::InvalidSpec`] naming the field, from validation or when a count does not fit the
-/// Kubernetes field.
-pub fn app(spec: &AppSpec) -> Result<Vec<Object>> {
-    crate::validate::app_spec(spec)?;
-    let ctx = AppContext::new(spec);
+/// [`crate::Error::InvalidSpec`] naming the field when a count does not fit the Kubernetes field.
+pub fn app(valid: &ValidApp) -> Result<Vec<Object>> {
+    app_with(valid, &SecretInputs::default())
+}
+
+/// [`app`] with what the cluster knows about the app's secrets: its rollout key (kept in the app's Secret) and
+/// the referenced Secrets' content, so the pod template carries the keyed secret hash and a changed secret
+/// rolls the pods (see [`SecretInputs`]). The deployers call this.
+///
+/// # Errors
+/// As [`app`].
+pub fn app_with(valid: &ValidApp, secrets: &SecretInputs) -> Result<Vec<Object>> {
+    let spec: &AppSpec = valid;
+    let ctx = AppContext::new(spec, secrets);
     let mut objects = vec![Object::Namespace(namespace(&ctx)), Object::ServiceAccount(service_account(&ctx))];
     if let Some(config) = config_map(&ctx) {
         objects.push(Object::ConfigMap(config));
@@ -37,7 +48,7 @@ pub fn app(spec: &AppSpec) -> Result<Vec<Object>> {
     objects.push(Object::Service(network::service(&ctx)));
     if let Some(ingress) = &spec.ingress {
         objects.push(Object::Ingress(network::ingress(&ctx, ingress)));
-        objects.extend(super::certificate(spec)?);
+        objects.extend(super::certificate(valid)?);
     }
     if let Some(autoscaling) = &spec.autoscaling {
         objects.push(Object::HorizontalPodAutoscaler(scaling::hpa(&ctx, autoscaling)?));
@@ -48,7 +59,7 @@ pub fn app(spec: &AppSpec) -> Result<Vec<Object>> {
     if let Some(isolation) = &spec.isolation {
         objects.push(Object::NetworkPolicy(network::network_policy(&ctx, isolation)));
     }
-    objects.extend(super::monitoring(spec)?);
+    objects.extend(super::monitoring(valid)?);
     Ok(objects)
 }
 
@@ -58,9 +69,14 @@ fn pod_security_level(spec: &AppSpec) -> &'static str {
     if spec.security.run_as_non_root { "restricted" } else { "baseline" }
 }
 
+/// The namespace as wooo creates it. It carries no label of one app (name, instance, part-of, the spec's
+/// labels): several apps share a namespace, and each must find it as the others left it. The deployers apply it
+/// only when they create it, or when the spec sets `manage_namespace`.
 fn namespace(ctx: &AppContext<'_>) -> Namespace {
-    let mut labels = ctx.labels();
-    labels.insert(POD_SECURITY_ENFORCE_LABEL.to_string(), pod_security_level(ctx.spec).to_string());
+    let labels = std::collections::BTreeMap::from([
+        (MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string()),
+        (POD_SECURITY_ENFORCE_LABEL.to_string(), pod_security_level(ctx.spec).to_string()),
+    ]);
     Namespace {
         metadata: ObjectMeta { name: Some(ctx.spec.namespace.clone()), labels: Some(labels), ..ObjectMeta::default() },
         spec: None,
@@ -86,12 +102,23 @@ fn config_map(ctx: &AppContext<'_>) -> Option<ConfigMap> {
     })
 }
 
+/// The app's own Secret: the inline values, and the rollout key when the app reads any secret (a key alone when
+/// it only references Secrets of its own).
 fn secret(ctx: &AppContext<'_>) -> Option<Secret> {
-    let secrets = &ctx.spec.secrets;
-    (!secrets.is_empty()).then(|| Secret {
+    let spec = ctx.spec;
+    let key = ctx.secrets.rollout_key.as_ref().filter(|_| uses_secrets(spec));
+    if spec.secrets.is_empty() && key.is_none() {
+        return None;
+    }
+    let mut data: std::collections::BTreeMap<String, String> =
+        spec.secrets.iter().map(|(k, v)| (k.clone(), v.expose().to_string())).collect();
+    if let Some(key) = key {
+        data.insert(ROLLOUT_KEY_DATA_KEY.to_string(), key.to_hex());
+    }
+    Some(Secret {
         metadata: ctx.meta(ctx.secret_name()),
         type_: Some("Opaque".to_string()),
-        string_data: Some(secrets.iter().map(|(k, v)| (k.clone(), v.expose().to_string())).collect()),
+        string_data: Some(data),
         ..Secret::default()
     })
 }
@@ -109,6 +136,11 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
     use super::*;
+
+    /// Validates, then renders: the tests' specs are checked like a deployer's.
+    fn app(spec: &AppSpec) -> Result<Vec<Object>> {
+        super::app(&crate::validate::app_spec(spec)?)
+    }
     use crate::model::{
         AutoscalingSpec, DatabaseEgress, Framework, IngressSpec, IsolationSpec, MANAGED_BY_LABEL, PlanTier,
         ScalingRule, SecretString, TlsSpec,
@@ -229,7 +261,73 @@ mod tests {
         let flask = deployment(&app(&spec(Framework::Flask)).unwrap(), "web").clone();
         assert_eq!(container(&flask).ports.unwrap()[0].container_port, 5000);
         let requests = container(&flask).resources.unwrap().requests.unwrap();
-        assert_eq!((requests["cpu"].0.as_str(), requests["memory"].0.as_str()), ("250m", "256Mi"));
+        assert_eq!((requests["cpu"].0.as_str(), requests["memory"].0.as_str()), ("500m", "512Mi"));
+    }
+
+    #[test]
+    fn secrets_hash_into_the_pod_template_only_with_a_key_and_never_in_clear() {
+        use crate::render::{RolloutKey, SECRET_HASH_ANNOTATION, SecretInputs};
+        let mut s = spec(Framework::Django);
+        s.secrets.insert("DB_PASSWORD".into(), SecretString::new("hunter2"));
+        let template_hash = |objects: &[Object]| -> Vec<Option<String>> {
+            objects
+                .iter()
+                .filter_map(|o| match o {
+                    Object::Deployment(d) => Some(d),
+                    _ => None,
+                })
+                .map(|d| {
+                    let meta = d.spec.as_ref()?.template.metadata.as_ref()?;
+                    meta.annotations.as_ref()?.get(SECRET_HASH_ANNOTATION).cloned()
+                })
+                .collect()
+        };
+        // Offline: no key, no hash, no key in the Secret.
+        let offline = app(&s).unwrap();
+        assert_eq!(template_hash(&offline), [None, None]);
+        let valid = crate::validate::app_spec(&s).unwrap();
+        let inputs = SecretInputs::with_key(RolloutKey::from_bytes([9; 32]));
+        let keyed = super::app_with(&valid, &inputs).unwrap();
+        let hashes = template_hash(&keyed);
+        assert!(hashes[0].is_some() && hashes[0] == hashes[1], "web and worker roll together: {hashes:?}");
+        for o in &keyed {
+            let json = o.to_json().unwrap().to_string();
+            let holds = json.contains("hunter2") || json.contains(&RolloutKey::from_bytes([9; 32]).to_hex());
+            assert_eq!(holds, o.kind() == "Secret", "{}", o.key());
+        }
+        s.secrets.insert("DB_PASSWORD".into(), SecretString::new("hunter3"));
+        let changed = super::app_with(&crate::validate::app_spec(&s).unwrap(), &inputs).unwrap();
+        assert_ne!(template_hash(&changed), hashes);
+    }
+
+    #[test]
+    fn tiers_request_what_the_platform_publishes() {
+        let got: Vec<(u32, String, String, String, String)> = TIERS
+            .iter()
+            .map(|t| {
+                let d = t.defaults();
+                let r = d.resources;
+                let cpu_limit = r.cpu_limit.map(|c| c.to_string()).unwrap_or_default();
+                (
+                    d.replicas,
+                    r.cpu_request.to_string(),
+                    r.memory_request.to_string(),
+                    cpu_limit,
+                    r.memory_limit.to_string(),
+                )
+            })
+            .collect();
+        let row =
+            |n, a: &str, b: &str, c: &str, d: &str| (n, a.to_string(), b.to_string(), c.to_string(), d.to_string());
+        assert_eq!(
+            got,
+            [
+                row(1, "250m", "256Mi", "1", "512Mi"),
+                row(2, "500m", "512Mi", "2", "1Gi"),
+                row(3, "1", "1Gi", "4", "2Gi"),
+                row(3, "2", "2Gi", "8", "4Gi"),
+            ]
+        );
     }
 
     #[test]
@@ -240,7 +338,7 @@ mod tests {
         s.resources = Some(r);
         let limits = container(deployment(&app(&s).unwrap(), "web")).resources.unwrap().limits.unwrap();
         assert!(!limits.contains_key("cpu"));
-        assert_eq!(limits["memory"].0, "256Mi");
+        assert_eq!(limits["memory"].0, "512Mi");
     }
 
     #[test]
@@ -502,6 +600,13 @@ mod tests {
         assert_eq!(objects.len(), 11);
         for o in &objects {
             let labels = o.metadata().labels.clone().unwrap();
+            if o.kind() == "Namespace" {
+                // Shared by every app in it: no label of this one.
+                let keys: Vec<&str> = labels.keys().map(String::as_str).collect();
+                assert_eq!(keys, ["app.kubernetes.io/managed-by", "pod-security.kubernetes.io/enforce"]);
+                assert_eq!(o.namespace(), None);
+                continue;
+            }
             for (key, value) in [
                 ("app.kubernetes.io/name", "web"),
                 ("app.kubernetes.io/instance", "web"),

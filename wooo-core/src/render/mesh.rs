@@ -25,6 +25,7 @@ use super::Object;
 use super::crd::{gateway, int32, istio, linkerd};
 use crate::error::{Error, Result};
 use crate::model::{AppSpec, MeshKind, MeshPolicy, MtlsMode, Resilience, RetryPolicy, TrafficSplit};
+use crate::validate::{ValidApp, ValidMeshPolicy};
 
 use super::meta::{AppContext, COMPONENT_LABEL, Component, INSTANCE_LABEL, NAME_LABEL, VERSION_LABEL};
 use super::network::SERVICE_PORT;
@@ -45,10 +46,10 @@ const WEB_COMPONENT: &str = Component::Web.as_str();
 /// Settings the chosen mesh cannot express are left out; [`mesh_ignored`] lists them.
 ///
 /// # Errors
-/// [`Error::InvalidSpec`] when the policy is invalid ([`crate::validate::mesh_policy`]), names another app than
-/// `app` (field `app`), or holds a number or duration a CRD field cannot take.
-pub fn mesh(policy: &MeshPolicy, app: &AppSpec) -> Result<Vec<Object>> {
-    crate::validate::mesh_policy(policy)?;
+/// [`Error::InvalidSpec`] when the policy names another app than `app` (field `app`), or holds a number or
+/// duration a CRD field cannot take.
+pub fn mesh(policy: &ValidMeshPolicy, app: &ValidApp) -> Result<Vec<Object>> {
+    let (policy, app): (&MeshPolicy, &AppSpec) = (policy, app);
     if policy.app != app.app_ref() {
         return Err(Error::invalid_spec("app", format!("the policy is for {}, not {}", policy.app, app.app_ref())));
     }
@@ -128,7 +129,7 @@ pub fn mesh_ignored(policy: &MeshPolicy) -> Vec<&'static str> {
 
 /// Metadata for a namespaced object of an app.
 pub(super) fn app_meta(app: &AppSpec, name: String) -> ObjectMeta {
-    AppContext::new(app).meta(name)
+    AppContext::offline(app).meta(name)
 }
 
 /// Names and labels of one app's mesh objects.
@@ -463,6 +464,11 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+
+    /// Validates both, then renders, as the mesh configurators do.
+    fn mesh(policy: &MeshPolicy, app: &AppSpec) -> Result<Vec<Object>> {
+        super::mesh(&crate::validate::mesh_policy(policy)?, &crate::validate::app_spec(app)?)
+    }
     use crate::model::{
         AppRef, ConnectionPool, Framework, HeaderMatch, OutlierDetection, TracingSpec, WeightedBackend,
     };

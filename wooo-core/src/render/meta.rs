@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
+use super::secrets::SecretInputs;
 use crate::error::{Error, Result};
 use crate::model::{AppSpec, Labels, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 
@@ -45,12 +46,22 @@ impl Component {
 pub(super) struct AppContext<'a> {
     /// The spec.
     pub(super) spec: &'a AppSpec,
+    /// What the cluster knows of the app's secrets.
+    pub(super) secrets: &'a SecretInputs,
 }
+
+/// Offline: no rollout key, nothing read.
+static NO_SECRET_INPUTS: SecretInputs = SecretInputs { rollout_key: None, referenced: BTreeMap::new() };
 
 impl<'a> AppContext<'a> {
     /// A context over `spec`.
-    pub(super) fn new(spec: &'a AppSpec) -> Self {
-        Self { spec }
+    pub(super) fn new(spec: &'a AppSpec, secrets: &'a SecretInputs) -> Self {
+        Self { spec, secrets }
+    }
+
+    /// A context for renderers that read no secret (mesh, monitoring).
+    pub(super) fn offline(spec: &'a AppSpec) -> Self {
+        Self { spec, secrets: &NO_SECRET_INPUTS }
     }
 
     /// The app's name, which names its main objects.
@@ -203,7 +214,7 @@ mod tests {
         let mut spec = AppSpec::new("shop", "web", "nginx:1.27", Framework::Static);
         spec.labels.insert(NAME_LABEL.to_string(), "other".to_string());
         spec.labels.insert("team".to_string(), "payments".to_string());
-        let ctx = AppContext::new(&spec);
+        let ctx = AppContext::offline(&spec);
         let labels = ctx.labels();
         assert_eq!(labels[NAME_LABEL], "web");
         assert_eq!(labels["team"], "payments");
@@ -218,7 +229,7 @@ mod tests {
     fn baseline_replicas_follow_the_autoscaler_floor() {
         let mut spec = AppSpec::new("shop", "web", "nginx:1.27", Framework::Static);
         spec.tier = PlanTier::Advanced;
-        assert_eq!(AppContext::new(&spec).baseline_replicas(), 3);
+        assert_eq!(AppContext::offline(&spec).baseline_replicas(), 3);
         spec.autoscaling = Some(AutoscalingSpec {
             min_replicas: 1,
             max_replicas: 4,
@@ -227,7 +238,7 @@ mod tests {
             scale_up: None,
             scale_down: None,
         });
-        assert_eq!(AppContext::new(&spec).baseline_replicas(), 1);
+        assert_eq!(AppContext::offline(&spec).baseline_replicas(), 1);
     }
 
     #[test]

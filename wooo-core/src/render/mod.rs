@@ -14,12 +14,16 @@ mod meta;
 mod monitoring;
 mod network;
 mod scaling;
+mod secrets;
 mod workload;
 
-pub use app::app;
+pub use app::{app, app_with};
 pub use jsondiff::changed_paths;
 pub use mesh::{mesh, mesh_ignored};
-pub use monitoring::{RepairAction, alert_rules, alertmanager_fragment, certificate, monitoring, prometheus_rule_file};
+pub use monitoring::{
+    AUTO_REPAIR_LABEL, RepairAction, alert_rules, alertmanager_fragment, certificate, monitoring, prometheus_rule_file,
+};
+pub use secrets::{ROLLOUT_KEY_DATA_KEY, ReferencedSecret, RolloutKey, SECRET_HASH_ANNOTATION, SecretInputs};
 
 use std::fmt;
 

@@ -6,8 +6,21 @@
 //! Every expression is scoped to the app's namespace and to its job (`job="<app>"`, the Service name the
 //! ServiceMonitor scrapes) or its Deployment's pods.
 //!
-//! Each alert carries a `repair_action` label (see [`RepairAction`]) telling the remediation loop what to do, and
-//! `app` and `namespace` labels the Alertmanager route matches on.
+//! Each alert carries an `auto_repair` label (see [`RepairAction`], the values hosts of the platform already
+//! route on) telling the repair engine what to do, and `app` and `namespace` labels the Alertmanager route
+//! matches on.
+//!
+//! | alert | `auto_repair` | severity |
+//! |---|---|---|
+//! | `<App>TargetDown` (service down 5 min) | `restart` | critical |
+//! | `<App>MemoryNearLimit` (working set above `memory_ratio`, 90% by default, of the limit) | `scale_memory` | warning |
+//! | `<App>OOMKilled` | `oom_handler` | warning |
+//! | `<App>CrashLooping` | `rollback` | critical |
+//! | `<App>High5xxRatio` (above `error_ratio_5xx`, 5% by default) | `rollback` | critical |
+//! | `<App>HighP95Latency` | `scale_up` | warning |
+//! | `<App>FailedPodsPiling` (failed or evicted pods kept 15 min) | `cleanup` | warning |
+//!
+//! Pod-level alerts cover the web Deployment's pods and Django's Celery worker (`<app>-worker-…`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -23,6 +36,7 @@ use super::meta::{INSTANCE_LABEL, NAME_LABEL, VERSION_LABEL};
 use super::workload::{HTTP_PORT_NAME, METRICS_PORT_NAME};
 use crate::error::{Error, Result};
 use crate::model::{AlertThresholds, AppSpec, MonitoringSpec};
+use crate::validate::ValidApp;
 
 /// The app's container name in its pods.
 use super::workload::CONTAINER_NAME as CONTAINER;
@@ -36,40 +50,47 @@ const DEFAULT_RECEIVER: &str = "wooo-default";
 /// The label Grafana's dashboard sidecar looks for.
 const DASHBOARD_LABEL: &str = "grafana_dashboard";
 
-/// What the remediation loop should do when an alert fires (the alert's `repair_action` label).
+/// The alert label naming the repair to run.
+pub const AUTO_REPAIR_LABEL: &str = "auto_repair";
+
+/// What the repair engine is asked to do when an alert fires (the alert's `auto_repair` label).
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RepairAction {
-    /// Restart the pods.
+    /// `restart`: the service is down; restart its pods (a rolling restart of the Deployment).
     Restart,
-    /// Roll back to the previous revision.
+    /// `scale_memory`: memory stays near the limit; raise the container's memory request and limit one step.
+    ScaleMemory,
+    /// `oom_handler`: a container was OOM-killed; raise its memory limit and record the kill for the owner.
+    OomHandler,
+    /// `rollback`: the current revision fails (5xx ratio, crash loop); roll back to the previous revision.
     Rollback,
-    /// Add replicas.
+    /// `scale_up`: latency is high; add replicas (within the autoscaler's bounds when there is one).
     ScaleUp,
-    /// Raise the memory limit.
-    IncreaseMemoryLimit,
-    /// Nothing automatic: page a human.
-    Page,
+    /// `cleanup`: failed or evicted pods pile up; delete them.
+    Cleanup,
 }
 
 impl RepairAction {
     /// Every action.
-    pub const ALL: [RepairAction; 5] = [
+    pub const ALL: [RepairAction; 6] = [
         RepairAction::Restart,
+        RepairAction::ScaleMemory,
+        RepairAction::OomHandler,
         RepairAction::Rollback,
         RepairAction::ScaleUp,
-        RepairAction::IncreaseMemoryLimit,
-        RepairAction::Page,
+        RepairAction::Cleanup,
     ];
 
-    /// The label value (`increase_memory_limit`).
+    /// The label value (`scale_memory`).
     pub fn as_str(self) -> &'static str {
         match self {
             RepairAction::Restart => "restart",
+            RepairAction::ScaleMemory => "scale_memory",
+            RepairAction::OomHandler => "oom_handler",
             RepairAction::Rollback => "rollback",
             RepairAction::ScaleUp => "scale_up",
-            RepairAction::IncreaseMemoryLimit => "increase_memory_limit",
-            RepairAction::Page => "page",
+            RepairAction::Cleanup => "cleanup",
         }
     }
 
@@ -83,9 +104,8 @@ impl RepairAction {
 /// `ConfigMap <app>-dashboard`. Empty when the app has no `monitoring` section.
 ///
 /// # Errors
-/// [`Error::InvalidSpec`] when the app spec is invalid ([`crate::validate::app_spec`]).
-pub fn monitoring(app: &AppSpec) -> Result<Vec<Object>> {
-    crate::validate::app_spec(app)?;
+/// [`Error::InvalidSpec`] when a threshold does not fit its field.
+pub fn monitoring(app: &ValidApp) -> Result<Vec<Object>> {
     let Some(spec) = &app.monitoring else {
         return Ok(Vec::new());
     };
@@ -100,9 +120,8 @@ pub fn monitoring(app: &AppSpec) -> Result<Vec<Object>> {
 /// The app's alert rule group (`<app>.rules`): the group of its PrometheusRule, usable on its own.
 ///
 /// # Errors
-/// [`Error::InvalidSpec`] when the spec is invalid, or (field `monitoring`) when the app has no monitoring.
-pub fn alert_rules(app: &AppSpec) -> Result<prometheus::RuleGroup> {
-    crate::validate::app_spec(app)?;
+/// [`Error::InvalidSpec`] (field `monitoring`) when the app has no monitoring.
+pub fn alert_rules(app: &ValidApp) -> Result<prometheus::RuleGroup> {
     Ok(rule_group(app, &monitoring_spec(app)?.alerts))
 }
 
@@ -111,7 +130,7 @@ pub fn alert_rules(app: &AppSpec) -> Result<prometheus::RuleGroup> {
 ///
 /// # Errors
 /// As [`alert_rules`].
-pub fn prometheus_rule_file(app: &AppSpec) -> Result<String> {
+pub fn prometheus_rule_file(app: &ValidApp) -> Result<String> {
     let file = prometheus::RuleFile { groups: vec![alert_rules(app)?] };
     crate::model::to_yaml(&file)
 }
@@ -123,8 +142,7 @@ pub fn prometheus_rule_file(app: &AppSpec) -> Result<String> {
 ///
 /// # Errors
 /// As [`alert_rules`].
-pub fn alertmanager_fragment(app: &AppSpec) -> Result<String> {
-    crate::validate::app_spec(app)?;
+pub fn alertmanager_fragment(app: &ValidApp) -> Result<String> {
     monitoring_spec(app)?;
     crate::model::to_yaml(&alertmanager_config(app))
 }
@@ -136,9 +154,8 @@ pub fn alertmanager_fragment(app: &AppSpec) -> Result<String> {
 /// Certificate of the same Secret.
 ///
 /// # Errors
-/// [`Error::InvalidSpec`] when the app spec is invalid.
-pub fn certificate(app: &AppSpec) -> Result<Option<Object>> {
-    crate::validate::app_spec(app)?;
+/// None today; the `Result` leaves room for fields a future Certificate needs to convert.
+pub fn certificate(app: &ValidApp) -> Result<Option<Object>> {
     let Some((ingress, tls)) = app.ingress.as_ref().and_then(|i| i.tls.as_ref().map(|t| (i, t))) else {
         return Ok(None);
     };
@@ -197,10 +214,17 @@ impl Queries<'_> {
         format!(r#"namespace="{}",job="{}""#, self.namespace, self.app)
     }
 
-    /// The app container of the app's Deployment pods (`<app>-<replicaset hash>-<suffix>`). The two trailing
-    /// segments keep out pods of another app whose name starts with this one's (`web` vs `web-admin-…-…`).
+    /// The app container of the app's Deployment pods, web (`<app>-<replicaset hash>-<suffix>`) and worker
+    /// (`<app>-worker-<hash>-<suffix>`). The two trailing segments keep out pods of another app whose name
+    /// starts with this one's (`web` vs `web-admin-…-…`); an app named `<app>-worker` would share the worker's
+    /// pod names, so give apps in one namespace distinct stems.
     fn pods(&self) -> String {
-        format!(r#"namespace="{}",pod=~"{}-[a-z0-9]+-[a-z0-9]+",container="{CONTAINER}""#, self.namespace, self.app)
+        format!(r#"namespace="{}",{},container="{CONTAINER}""#, self.namespace, self.pod_names())
+    }
+
+    /// The pod-name matcher alone (kube-state-metrics' pod-level series carry no container label).
+    fn pod_names(&self) -> String {
+        format!(r#"pod=~"{}-(worker-)?[a-z0-9]+-[a-z0-9]+""#, self.app)
     }
 
     fn up(&self) -> String {
@@ -283,7 +307,7 @@ fn rule_group(app: &AppSpec, thresholds: &AlertThresholds) -> prometheus::RuleGr
             expr: format!("{} > {}", q.memory_ratio(), thresholds.memory_ratio),
             for_duration: hold.clone(),
             severity: Severity::Warning,
-            action: RepairAction::IncreaseMemoryLimit,
+            action: RepairAction::ScaleMemory,
             summary: format!("{who}: memory near the limit"),
             description: format!(
                 "Pod {{{{ $labels.pod }}}} uses {{{{ $value | humanizePercentage }}}} of its memory limit \
@@ -300,7 +324,7 @@ fn rule_group(app: &AppSpec, thresholds: &AlertThresholds) -> prometheus::RuleGr
             ),
             for_duration: None,
             severity: Severity::Warning,
-            action: RepairAction::IncreaseMemoryLimit,
+            action: RepairAction::OomHandler,
             summary: format!("{who}: container OOM-killed"),
             description: "Pod {{ $labels.pod }} was killed for running out of memory in the last 15 minutes."
                 .to_string(),
@@ -342,6 +366,22 @@ fn rule_group(app: &AppSpec, thresholds: &AlertThresholds) -> prometheus::RuleGr
                 super::crd::duration(thresholds.p95_latency)
             ),
         },
+        Alert {
+            suffix: "FailedPodsPiling",
+            expr: format!(
+                "sum(kube_pod_status_phase{{namespace=\"{}\",{},phase=\"Failed\"}}) > 0",
+                app.namespace,
+                q.pod_names()
+            ),
+            for_duration: Some("15m".to_string()),
+            severity: Severity::Warning,
+            action: RepairAction::Cleanup,
+            summary: format!("{who}: failed pods piling up"),
+            description: format!(
+                "{{{{ $value }}}} failed or evicted pods of {who} have been kept for 15 minutes; they hold IPs and \
+                 clutter the namespace."
+            ),
+        },
     ];
     let prefix = alert_prefix(&app.name);
     let rules = alerts
@@ -353,7 +393,7 @@ fn rule_group(app: &AppSpec, thresholds: &AlertThresholds) -> prometheus::RuleGr
             for_duration: a.for_duration,
             labels: BTreeMap::from([
                 ("severity".to_string(), a.severity.as_str().to_string()),
-                ("repair_action".to_string(), a.action.as_str().to_string()),
+                (AUTO_REPAIR_LABEL.to_string(), a.action.as_str().to_string()),
                 ("app".to_string(), app.name.clone()),
                 ("namespace".to_string(), app.namespace.clone()),
             ]),
@@ -430,7 +470,7 @@ fn alertmanager_config(app: &AppSpec) -> AlertmanagerConfig {
             // `continue` lets a critical alert reach the on-call receiver as well.
             Route {
                 receiver: Some(REMEDIATION_RECEIVER.to_string()),
-                matchers: vec![format!(r#"repair_action=~"{}""#, actions.join("|"))],
+                matchers: vec![format!(r#"{AUTO_REPAIR_LABEL}=~"{}""#, actions.join("|"))],
                 continue_matching: true,
                 ..Route::default()
             },
@@ -644,6 +684,25 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+
+    fn valid(app: &AppSpec) -> ValidApp {
+        crate::validate::app_spec(app).expect("valid app")
+    }
+    fn monitoring(app: &AppSpec) -> Result<Vec<Object>> {
+        super::monitoring(&valid(app))
+    }
+    fn alert_rules(app: &AppSpec) -> Result<prometheus::RuleGroup> {
+        super::alert_rules(&valid(app))
+    }
+    fn prometheus_rule_file(app: &AppSpec) -> Result<String> {
+        super::prometheus_rule_file(&valid(app))
+    }
+    fn alertmanager_fragment(app: &AppSpec) -> Result<String> {
+        super::alertmanager_fragment(&valid(app))
+    }
+    fn certificate(app: &AppSpec) -> Result<Option<Object>> {
+        super::certificate(&valid(app))
+    }
     use crate::model::{Framework, IngressSpec, TlsSpec};
 
     fn app(metrics_port: Option<u16>) -> AppSpec {
@@ -700,7 +759,7 @@ mod tests {
     }
 
     #[test]
-    fn prometheus_rule_has_the_six_alerts_each_with_a_repair_action() {
+    fn prometheus_rule_has_the_seven_alerts_each_with_an_auto_repair_label() {
         let objects = monitoring(&app(None)).unwrap();
         let pr = json_of(&objects, "PrometheusRule");
         assert_eq!(pr["apiVersion"], "monitoring.coreos.com/v1");
@@ -717,7 +776,7 @@ mod tests {
                 assert!(!r["annotations"]["description"].as_str().unwrap().is_empty());
                 (
                     r["alert"].as_str().unwrap(),
-                    r["labels"]["repair_action"].as_str().unwrap(),
+                    r["labels"]["auto_repair"].as_str().unwrap(),
                     r["labels"]["severity"].as_str().unwrap(),
                 )
             })
@@ -726,11 +785,12 @@ mod tests {
             got,
             [
                 ("EmployeeManagementTargetDown", "restart", "critical"),
-                ("EmployeeManagementMemoryNearLimit", "increase_memory_limit", "warning"),
-                ("EmployeeManagementOOMKilled", "increase_memory_limit", "warning"),
+                ("EmployeeManagementMemoryNearLimit", "scale_memory", "warning"),
+                ("EmployeeManagementOOMKilled", "oom_handler", "warning"),
                 ("EmployeeManagementCrashLooping", "rollback", "critical"),
                 ("EmployeeManagementHigh5xxRatio", "rollback", "critical"),
                 ("EmployeeManagementHighP95Latency", "scale_up", "warning"),
+                ("EmployeeManagementFailedPodsPiling", "cleanup", "warning"),
             ]
         );
         for (_, action, _) in got {
@@ -767,8 +827,7 @@ mod tests {
         for r in rules(&app(None)) {
             assert!(r.expr.contains(r#"namespace="hr""#), "{}", r.expr);
             let by_job = r.expr.contains(r#"job="employee-management""#);
-            let by_pod = r.expr.contains(r#"pod=~"employee-management-[a-z0-9]+-[a-z0-9]+""#)
-                && r.expr.contains(r#"container="app""#);
+            let by_pod = r.expr.contains(r#"pod=~"employee-management-(worker-)?[a-z0-9]+-[a-z0-9]+""#);
             assert!(by_job || by_pod, "{}", r.expr);
         }
         let all = rules(&app(None));

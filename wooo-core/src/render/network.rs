@@ -170,7 +170,7 @@ mod tests {
     #[test]
     fn service_targets_the_named_port_and_adds_metrics() {
         let mut s = spec();
-        let svc = service(&AppContext::new(&s)).spec.unwrap();
+        let svc = service(&AppContext::offline(&s)).spec.unwrap();
         let ports = svc.ports.unwrap();
         assert_eq!(ports.len(), 1);
         assert_eq!((ports[0].port, ports[0].target_port.clone()), (80, Some(IntOrString::String("http".into()))));
@@ -181,7 +181,7 @@ mod tests {
             metrics_path: "/metrics".into(),
             alerts: Default::default(),
         });
-        let ports = service(&AppContext::new(&s)).spec.unwrap().ports.unwrap();
+        let ports = service(&AppContext::offline(&s)).spec.unwrap().ports.unwrap();
         assert_eq!((ports[1].name.as_deref(), ports[1].port), (Some("metrics"), 9090));
     }
 
@@ -189,7 +189,7 @@ mod tests {
     fn plain_http_ingress_has_no_tls_and_no_issuer() {
         let s = spec();
         let i = AppIngress { host: "web.example.com".into(), path: "/app".into(), class_name: None, tls: None };
-        let ing = ingress(&AppContext::new(&s), &i);
+        let ing = ingress(&AppContext::offline(&s), &i);
         assert!(ing.metadata.annotations.is_none());
         let body = ing.spec.unwrap();
         assert!(body.tls.is_none());
@@ -208,7 +208,7 @@ mod tests {
             class_name: Some("nginx".into()),
             tls: Some(TlsSpec { issuer: "staging".into(), secret_name: Some("custom-cert".into()) }),
         };
-        let body = ingress(&AppContext::new(&s), &i).spec.unwrap();
+        let body = ingress(&AppContext::offline(&s), &i).spec.unwrap();
         assert_eq!(body.tls.unwrap()[0].secret_name.as_deref(), Some("custom-cert"));
         assert_eq!(body.ingress_class_name.as_deref(), Some("nginx"));
     }
@@ -221,7 +221,7 @@ mod tests {
             monitoring_namespace: "platform".into(),
             database: None,
         };
-        let np = network_policy(&AppContext::new(&s), &iso).spec.unwrap();
+        let np = network_policy(&AppContext::offline(&s), &iso).spec.unwrap();
         let from = &np.ingress.unwrap()[0].from.clone().unwrap()[0];
         let values = from.namespace_selector.as_ref().unwrap().match_expressions.as_ref().unwrap()[0].values.clone();
         assert_eq!(values.unwrap(), ["platform"]);
@@ -236,7 +236,7 @@ mod tests {
             monitoring_namespace: "monitoring".into(),
             database: Some(DatabaseEgress { cidr: "10.20.0.0/24".into(), port: 5432 }),
         };
-        let egress = network_policy(&AppContext::new(&s), &iso).spec.unwrap().egress.unwrap();
+        let egress = network_policy(&AppContext::offline(&s), &iso).spec.unwrap().egress.unwrap();
         let db = &egress[1];
         assert_eq!(db.to.as_ref().unwrap()[0].ip_block.as_ref().unwrap().cidr, "10.20.0.0/24");
         assert_eq!(db.ports.as_ref().unwrap()[0].port, Some(IntOrString::Int(5432)));

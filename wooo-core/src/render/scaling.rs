@@ -184,7 +184,7 @@ mod tests {
     #[test]
     fn rules_become_policies_with_their_period() {
         let s = spec();
-        let h = hpa(&AppContext::new(&s), &autoscaling()).unwrap().spec.unwrap();
+        let h = hpa(&AppContext::offline(&s), &autoscaling()).unwrap().spec.unwrap();
         let metrics = h.metrics.unwrap();
         assert_eq!(metrics.len(), 1, "memory only: no implicit cpu metric");
         assert_eq!(metrics[0].resource.as_ref().unwrap().name, "memory");
@@ -203,7 +203,7 @@ mod tests {
         let s = spec();
         let mut a = autoscaling();
         a.memory_target_percent = None;
-        let metrics = hpa(&AppContext::new(&s), &a).unwrap().spec.unwrap().metrics.unwrap();
+        let metrics = hpa(&AppContext::offline(&s), &a).unwrap().spec.unwrap().metrics.unwrap();
         assert_eq!(metrics.len(), 1);
         let resource = metrics[0].resource.as_ref().unwrap();
         assert_eq!((resource.name.as_str(), resource.target.average_utilization), ("cpu", Some(70)));
@@ -230,12 +230,12 @@ mod tests {
             min_available: Some(IntOrPercent::Percent("50%".into())),
             max_unavailable: None,
         });
-        let budget = pdb(&AppContext::new(&s)).unwrap().unwrap().spec.unwrap();
+        let budget = pdb(&AppContext::offline(&s)).unwrap().unwrap().spec.unwrap();
         assert_eq!(budget.min_available, Some(IntOrString::String("50%".into())));
         assert!(budget.max_unavailable.is_none());
         s.disruption_budget =
             Some(DisruptionBudgetSpec { min_available: None, max_unavailable: Some(IntOrPercent::Int(2)) });
-        let budget = pdb(&AppContext::new(&s)).unwrap().unwrap().spec.unwrap();
+        let budget = pdb(&AppContext::offline(&s)).unwrap().unwrap().spec.unwrap();
         assert_eq!(budget.max_unavailable, Some(IntOrString::Int(2)));
         assert_eq!(budget.selector.unwrap().match_labels.unwrap()["app.kubernetes.io/component"], "web");
     }
@@ -247,7 +247,7 @@ mod tests {
         let mut a = autoscaling();
         a.min_replicas = 3;
         s.autoscaling = Some(a);
-        let budget = pdb(&AppContext::new(&s)).unwrap().unwrap().spec.unwrap();
+        let budget = pdb(&AppContext::offline(&s)).unwrap().unwrap().spec.unwrap();
         assert_eq!(budget.max_unavailable, Some(IntOrString::Int(1)));
     }
 }

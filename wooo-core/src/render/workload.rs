@@ -4,16 +4,17 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, ConfigMapKeySelector, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    ExecAction, HTTPGetAction, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, TopologySpreadConstraint, Volume,
-    VolumeMount, WeightedPodAffinityTerm,
+    Affinity, Capabilities, ConfigMapKeySelector, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource,
+    EnvVar, EnvVarSource, ExecAction, HTTPGetAction, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretEnvSource, SecretKeySelector, SecurityContext,
+    TopologySpreadConstraint, Volume, VolumeMount, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::meta::{AppContext, Component, match_labels, to_i32};
+use super::secrets::{SECRET_HASH_ANNOTATION, secret_hash};
 use crate::error::Result;
 use crate::model::{AppSpec, Labels};
 
@@ -105,6 +106,9 @@ fn pod_template(ctx: &AppContext<'_>, component: Component, container: Container
     if !spec.config.is_empty() {
         annotations.insert(CONFIG_HASH_ANNOTATION.to_string(), config_hash(&spec.config));
     }
+    if let Some(hash) = secret_hash(spec, ctx.secrets) {
+        annotations.insert(SECRET_HASH_ANNOTATION.to_string(), hash);
+    }
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(ctx.pod_labels(component)),
@@ -166,6 +170,7 @@ fn base_container(spec: &AppSpec) -> Container {
         name: CONTAINER_NAME.to_string(),
         image: Some(spec.image.clone()),
         env: Some(env(spec)).filter(|e| !e.is_empty()),
+        env_from: Some(env_from(spec)).filter(|e| !e.is_empty()),
         resources: Some(resources(spec)),
         security_context: Some(container_security(spec)),
         volume_mounts: Some(vec![VolumeMount {
@@ -227,7 +232,7 @@ fn command(spec: &AppSpec) -> Option<Vec<String>> {
 
 /// Plain env first, then config keys from the ConfigMap, then secret keys from the Secret, each sorted by name.
 fn env(spec: &AppSpec) -> Vec<EnvVar> {
-    let ctx = AppContext::new(spec);
+    let ctx = AppContext::offline(spec);
     let plain = spec.env.iter().map(|(name, value)| EnvVar {
         name: name.clone(),
         value: Some(value.clone()),
@@ -253,7 +258,31 @@ fn env(spec: &AppSpec) -> Vec<EnvVar> {
             ..EnvVarSource::default()
         }),
     });
-    plain.chain(config).chain(secrets).collect()
+    let referenced = spec.secret_refs.iter().filter_map(|r| {
+        let (key, env) = (r.key.as_ref()?, r.env.as_ref()?);
+        Some(EnvVar {
+            name: env.clone(),
+            value: None,
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector { name: r.secret.clone(), key: key.clone(), optional: None }),
+                ..EnvVarSource::default()
+            }),
+        })
+    });
+    plain.chain(config).chain(secrets).chain(referenced).collect()
+}
+
+/// Whole Secrets the app references, each key a variable. `env` entries win over these on a name clash, as
+/// Kubernetes defines.
+fn env_from(spec: &AppSpec) -> Vec<EnvFromSource> {
+    spec.secret_refs
+        .iter()
+        .filter(|r| r.key.is_none())
+        .map(|r| EnvFromSource {
+            secret_ref: Some(SecretEnvSource { name: r.secret.clone(), optional: None }),
+            ..EnvFromSource::default()
+        })
+        .collect()
 }
 
 /// Requests and limits; no CPU limit unless one is set, so the container can burst instead of being throttled.
@@ -361,7 +390,7 @@ mod tests {
     }
 
     fn web(spec: &AppSpec) -> Container {
-        let deployments = deployments(&AppContext::new(spec)).unwrap();
+        let deployments = deployments(&AppContext::offline(spec)).unwrap();
         deployments[0].spec.clone().unwrap().template.spec.unwrap().containers[0].clone()
     }
 

@@ -255,7 +255,7 @@ mod tests {
         let names: Vec<(String, bool, String)> =
             snap.workloads.iter().map(|p| (p.workload.name.clone(), p.interruptible, p.node_pool.clone())).collect();
         assert_eq!(names, vec![("api".into(), false, "general".into()), ("web".into(), true, "general".into())]);
-        assert_eq!(snap.workloads[0].cpu_request, Cpu::from_millis(250));
+        assert_eq!(snap.workloads[0].cpu_request, Cpu::from_millis(500));
         assert_eq!(snap.workloads[0].replicas, 2.0);
         assert_eq!(snap.usage.len(), 48, "24 hourly samples per app");
 
@@ -264,7 +264,7 @@ mod tests {
         let usage = usage_for(&cloud, &id, &w);
         let web: Vec<_> = usage.iter().filter(|s| s.workload.name == "web").collect();
         let mean = web.iter().map(|s| s.cpu.millis() as f64).sum::<f64>() / web.len() as f64;
-        assert!((mean - 500.0).abs() < 25.0, "250m × 2 replicas × 1.0, got {mean}");
+        assert!((mean - 1000.0).abs() < 50.0, "500m × 2 replicas × 1.0, got {mean}");
         let sample = UsageSample {
             workload: WorkloadRef::new("shop", "web"),
             at: w.start,

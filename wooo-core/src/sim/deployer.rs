@@ -9,11 +9,11 @@ use super::rollout::{Observed, Rollout, crash_loops, desired_replicas};
 use super::state::State;
 use super::{Ctx, PROVIDER, SimCloud};
 use crate::deployer::{Deployer, DeployerCapabilities};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::model::{AppDiff, AppRef, AppSpec, AppStatus, ChangeAction, ClusterId, ObjectChange, Revision};
 use crate::progress::{OperationGuard, Progress};
 use crate::render::{self, Object};
-use crate::validate;
+use crate::validate::{self, ValidApp};
 
 /// Revisions kept per app; older ones are dropped.
 const HISTORY_LIMIT: usize = 10;
@@ -43,9 +43,21 @@ pub(crate) struct AppRecord {
     rollout: Rollout,
 }
 
-/// Renders an app to `(Kind/name, JSON)` pairs in apply order.
-fn render_json(spec: &AppSpec) -> Result<Vec<(String, Value)>> {
-    render::app(spec)?.iter().map(|o: &Object| Ok((o.key(), o.to_json()?))).collect()
+/// Renders an app to `(Kind/name, JSON)` pairs in apply order, with the simulator's rollout key so a changed
+/// secret changes the pod template as it does on a cluster.
+fn render_json(spec: &ValidApp) -> Result<Vec<(String, Value)>> {
+    render::app_with(spec, &sim_secret_inputs()?)?.iter().map(|o: &Object| Ok((o.key(), o.to_json()?))).collect()
+}
+
+/// One random rollout key per process: the simulator holds no referenced Secrets (they count as unreadable).
+fn sim_secret_inputs() -> Result<render::SecretInputs> {
+    static KEY: std::sync::OnceLock<render::RolloutKey> = std::sync::OnceLock::new();
+    if KEY.get().is_none() {
+        // A lost race sets nothing and keeps the winner's key.
+        let _ = KEY.set(render::RolloutKey::generate()?);
+    }
+    let key = KEY.get().cloned().ok_or_else(|| Error::of_kind(ErrorKind::Provider, PROVIDER, "no rollout key"))?;
+    Ok(render::SecretInputs::with_key(key))
 }
 
 /// What storing `rendered` over `stored` changes, in apply order, then the objects pruned.
@@ -141,8 +153,7 @@ impl AppRecord {
 }
 
 fn apply_locked(st: &mut State, ctx: &Ctx<'_>, id: &ClusterId, spec: &AppSpec) -> Result<(AppStatus, Vec<String>)> {
-    validate::app_spec(spec)?;
-    let rendered = render_json(spec)?;
+    let rendered = render_json(&validate::app_spec(spec)?)?;
     let cluster = st.available_cluster_mut(id)?;
     let app = spec.app_ref();
     let changes = object_changes(cluster.apps.get(&app).map(|a| &a.objects), &rendered);
@@ -179,8 +190,7 @@ fn scale_locked(st: &mut State, ctx: &Ctx<'_>, id: &ClusterId, app: &AppRef, rep
         }
         None => spec.replicas = Some(replicas),
     }
-    // Not validated again: the spec was valid when applied, and only the replica bounds changed.
-    let rendered = render_json(&spec)?;
+    let rendered = render_json(&validate::app_spec(&spec)?)?;
     if spec == record.spec {
         return Ok(record.status(ctx));
     }
@@ -221,7 +231,7 @@ fn rollback_locked(
         return Err(Error::not_found(PROVIDER, format!("{what} of app {app} on cluster {id}")));
     };
     let (number, spec) = (target.number, target.spec.clone());
-    let rendered = render_json(&spec)?;
+    let rendered = render_json(&validate::app_spec(&spec)?)?;
     record.replace(spec, rendered, format!("rollback to {number}"), ctx);
     Ok(record.status(ctx))
 }
@@ -271,8 +281,7 @@ impl Deployer for SimDeployer {
     }
 
     fn render(&self, app: &AppSpec) -> Result<Vec<Object>> {
-        validate::app_spec(app)?;
-        render::app(app)
+        render::app(&validate::app_spec(app)?)
     }
 
     async fn apply(&self, app: &AppSpec, progress: &Progress) -> Result<AppStatus> {
@@ -322,8 +331,7 @@ impl Deployer for SimDeployer {
         let id = &self.cluster;
         self.cloud
             .call("app.diff", |st, _| {
-                validate::app_spec(app)?;
-                let rendered = render_json(app)?;
+                let rendered = render_json(&validate::app_spec(app)?)?;
                 let app_ref = app.app_ref();
                 let stored = st.cluster(id)?.apps.get(&app_ref).map(|a| &a.objects);
                 Ok(AppDiff { app: app_ref, changes: object_changes(stored, &rendered) })

@@ -34,7 +34,7 @@ impl SimProvisioner {
 /// violation reported at once.
 pub(crate) fn check_spec(spec: &ClusterSpec, prices: &PriceTable) -> Result<()> {
     let mut violations = match validate::cluster_spec(spec) {
-        Ok(()) => Vec::new(),
+        Ok(_) => Vec::new(),
         Err(e @ Error::InvalidSpec { .. }) => e.violations(),
         Err(e) => return Err(e),
     };

@@ -22,6 +22,9 @@ const MIN_PERIOD: Duration = Duration::from_secs(1);
 const MAX_PERIOD: Duration = Duration::from_secs(1800);
 /// Labels wooo sets on every object to find and own them; a user value would break selection or ownership.
 const RESERVED_LABELS: &[&str] = &["app.kubernetes.io/name", MANAGED_BY_LABEL];
+/// The control plane's own namespaces: an app there could relabel them (Pod Security `restricted` on
+/// `kube-system` stops privileged system pods from being recreated) or be mistaken for a system component.
+const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
 
 pub(super) fn app(v: &mut Violations, spec: &AppSpec) {
     let mut base = Violations::default();
@@ -62,6 +65,9 @@ fn env_name(env: Environment) -> &'static str {
 fn spec_fields(v: &mut Violations, spec: &AppSpec) {
     v.check("name", dns1123_label(&spec.name, MAX_APP_NAME));
     v.check("namespace", dns1123_label(&spec.namespace, 63));
+    if SYSTEM_NAMESPACES.contains(&spec.namespace.as_str()) {
+        v.add("namespace", format!("`{}` is a system namespace; apps get a namespace of their own", spec.namespace));
+    }
     v.check("image", image_reference(&spec.image));
     if spec.port == Some(0) {
         v.add("port", "must be 1 to 65535");
@@ -79,6 +85,10 @@ fn spec_fields(v: &mut Violations, spec: &AppSpec) {
     for k in spec.secrets.keys().filter(|k| spec.env.contains_key(*k)) {
         v.add(key("secrets", k), format!("conflicts with env[{k:?}]: a variable is either plain or secret, not both"));
     }
+    if spec.secrets.contains_key(crate::render::ROLLOUT_KEY_DATA_KEY) {
+        v.add(key("secrets", crate::render::ROLLOUT_KEY_DATA_KEY), "is reserved for wooo's rollout key");
+    }
+    secret_refs(v, spec);
     if let Some(p) = &spec.probes {
         probes(v, p);
     }
@@ -102,6 +112,33 @@ fn spec_fields(v: &mut Violations, spec: &AppSpec) {
     labels(v, "labels", &spec.labels);
     for k in spec.annotations.keys() {
         v.check(key("annotations", k), label_key(k));
+    }
+}
+
+/// References to existing Secrets: valid names and keys, `key` and `env` together, and no variable defined twice.
+fn secret_refs(v: &mut Violations, spec: &AppSpec) {
+    let mut seen: BTreeMap<&str, String> = BTreeMap::new();
+    for (i, r) in spec.secret_refs.iter().enumerate() {
+        let p = index("secret_refs", i);
+        v.check(at(&p, "secret"), dns1123_subdomain(&r.secret));
+        if r.secret == format!("{}-secrets", spec.name) {
+            v.add(at(&p, "secret"), "is the Secret wooo writes for `secrets`; reference a Secret of your own");
+        }
+        match (&r.key, &r.env) {
+            (Some(k), Some(e)) => {
+                v.check(at(&p, "key"), config_key(k));
+                v.check(at(&p, "env"), env_var_name(e));
+                let taken = spec.env.contains_key(e) || spec.config.contains_key(e) || spec.secrets.contains_key(e);
+                if taken {
+                    v.add(at(&p, "env"), format!("`{e}` is already set by env, config or secrets"));
+                } else if let Some(first) = seen.insert(e.as_str(), p.clone()) {
+                    v.add(at(&p, "env"), format!("`{e}` is already set by {first}"));
+                }
+            }
+            (Some(_), None) => v.add(at(&p, "env"), "is required with `key`: name the variable the key becomes"),
+            (None, Some(_)) => v.add(at(&p, "key"), "is required with `env`: name the key of the Secret"),
+            (None, None) => {}
+        }
     }
 }
 
@@ -387,7 +424,7 @@ mod tests {
     use super::super::tests::fields;
     use crate::model::{
         AppOverlay, AppSpec, Cpu, DisruptionBudgetSpec, Environment, IntOrPercent, Memory, PlanTier, Resources,
-        SecretString, from_yaml,
+        SecretRef, SecretString, from_yaml,
     };
 
     /// Every section set, everything valid; autoscaling on, so the PDB is not checked against replicas.
@@ -483,6 +520,52 @@ overlays:
                 ("name invalid", |s| s.name = "Web".into(), &["name"]),
                 ("name too long", |s| s.name = "w".repeat(48), &["name"]),
                 ("namespace invalid", |s| s.namespace = "shop_ns".into(), &["namespace"]),
+                ("namespace kube-system", |s| s.namespace = "kube-system".into(), &["namespace"]),
+                ("namespace kube-public", |s| s.namespace = "kube-public".into(), &["namespace"]),
+                ("namespace kube-node-lease", |s| s.namespace = "kube-node-lease".into(), &["namespace"]),
+                ("namespace default is allowed", |s| s.namespace = "default".into(), &[]),
+                ("secret ref whole", |s| s.secret_refs.push(SecretRef::all("db-credentials")), &[]),
+                ("secret ref key", |s| s.secret_refs.push(SecretRef::key("stripe", "api.key", "STRIPE")), &[]),
+                ("secret ref name", |s| s.secret_refs.push(SecretRef::all("Db")), &["secret_refs[0].secret"]),
+                (
+                    "secret ref key without env",
+                    |s| s.secret_refs.push(SecretRef { env: None, ..SecretRef::key("a", "k", "E") }),
+                    &["secret_refs[0].env"],
+                ),
+                (
+                    "secret ref env without key",
+                    |s| s.secret_refs.push(SecretRef { key: None, ..SecretRef::key("a", "k", "E") }),
+                    &["secret_refs[0].key"],
+                ),
+                (
+                    "secret ref bad key",
+                    |s| s.secret_refs.push(SecretRef::key("a", "k/1", "E")),
+                    &["secret_refs[0].key"],
+                ),
+                ("secret ref bad env", |s| s.secret_refs.push(SecretRef::key("a", "k", "1E")), &["secret_refs[0].env"]),
+                (
+                    "secret ref env twice",
+                    |s| s.secret_refs.extend([SecretRef::key("a", "k", "E"), SecretRef::key("b", "k", "E")]),
+                    &["secret_refs[1].env"],
+                ),
+                (
+                    "secret ref env taken by env",
+                    |s| {
+                        s.env.insert("E".into(), "plain".into());
+                        s.secret_refs.push(SecretRef::key("a", "k", "E"));
+                    },
+                    &["secret_refs[0].env"],
+                ),
+                (
+                    "secret ref to wooo's own Secret",
+                    |s| s.secret_refs.push(SecretRef::all(format!("{}-secrets", s.name))),
+                    &["secret_refs[0].secret"],
+                ),
+                (
+                    "secret key reserved",
+                    |s| _ = s.secrets.insert("wooo.rollout-key".into(), SecretString::new("x")),
+                    &[r#"secrets["wooo.rollout-key"]"#],
+                ),
                 ("image invalid", |s| s.image = "registry.example.com/Acme/web:1".into(), &["image"]),
                 ("image empty", |s| s.image.clear(), &["image"]),
                 ("port zero", |s| s.port = Some(0), &["port"]),

@@ -16,6 +16,21 @@
 //! assert_eq!(fields, ["name", "replicas"]);
 //! ```
 //!
+//! # Parse, don't validate
+//! [`app_spec`], [`cluster_spec`] and [`mesh_policy`] return the spec wrapped in [`Valid`], the only way to get
+//! one. Rendering ([`crate::render::app`], [`crate::render::mesh`], …) and the providers take `&Valid<…>`, so a
+//! spec is checked exactly once and no code path can render or apply an unchecked one.
+//!
+//! ```
+//! use wooo_core::model::{AppSpec, Framework};
+//! let app = AppSpec::new("shop", "web", "registry.example/web:1.0", Framework::Flask);
+//! let valid = wooo_core::validate::app_spec(&app)?;
+//! assert_eq!(valid.name, "web"); // derefs to the spec
+//! let objects = wooo_core::render::app(&valid)?;
+//! assert!(!objects.is_empty());
+//! # Ok::<(), wooo_core::Error>(())
+//! ```
+//!
 //! The single-value checks ([`dns1123_label`], [`label_key`], [`ipv4_cidr`], [`image_reference`], …) are public
 //! so providers and renderers can apply the same rules to values they derive.
 
@@ -38,10 +53,10 @@ use crate::model::{AppSpec, ClusterSpec, MeshPolicy, NodePoolSpec, TimeWindow};
 ///
 /// # Errors
 /// [`crate::Error::InvalidSpec`] naming every invalid field.
-pub fn cluster_spec(spec: &ClusterSpec) -> Result<()> {
+pub fn cluster_spec(spec: &ClusterSpec) -> Result<Valid<ClusterSpec>> {
     let mut v = Violations::default();
     cluster::cluster(&mut v, spec);
-    v.into_result()
+    v.into_result().map(|()| Valid(spec.clone()))
 }
 
 /// Validates an app spec, its overlays (each overlay's own fields under `overlays.<env>.…`) and the spec each
@@ -50,10 +65,10 @@ pub fn cluster_spec(spec: &ClusterSpec) -> Result<()> {
 ///
 /// # Errors
 /// [`crate::Error::InvalidSpec`] naming every invalid field.
-pub fn app_spec(spec: &AppSpec) -> Result<()> {
+pub fn app_spec(spec: &AppSpec) -> Result<Valid<AppSpec>> {
     let mut v = Violations::default();
     app::app(&mut v, spec);
-    v.into_result()
+    v.into_result().map(|()| Valid(spec.clone()))
 }
 
 /// Validates a mesh policy: the app reference, the traffic split (weights sum to 100), resilience (the retry
@@ -61,11 +76,45 @@ pub fn app_spec(spec: &AppSpec) -> Result<()> {
 ///
 /// # Errors
 /// [`crate::Error::InvalidSpec`] naming every invalid field.
-pub fn mesh_policy(policy: &MeshPolicy) -> Result<()> {
+pub fn mesh_policy(policy: &MeshPolicy) -> Result<Valid<MeshPolicy>> {
     let mut v = Violations::default();
     mesh::policy(&mut v, policy);
-    v.into_result()
+    v.into_result().map(|()| Valid(policy.clone()))
 }
+
+/// A spec that passed its validator: the only way to build one is [`app_spec`], [`cluster_spec`] or
+/// [`mesh_policy`], so holding a `Valid<T>` proves the check ran. It derefs to the spec, serializes as the spec,
+/// and [`Valid::into_inner`] gives the spec back (to change it, then validate again).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(transparent)]
+pub struct Valid<T>(T);
+
+impl<T> Valid<T> {
+    /// The validated spec.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Valid<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> AsRef<T> for Valid<T> {
+    fn as_ref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// A validated [`AppSpec`].
+pub type ValidApp = Valid<AppSpec>;
+/// A validated [`ClusterSpec`].
+pub type ValidCluster = Valid<ClusterSpec>;
+/// A validated [`MeshPolicy`].
+pub type ValidMeshPolicy = Valid<MeshPolicy>;
 
 /// Validates a node pool resize.
 ///
@@ -143,9 +192,9 @@ mod tests {
     use super::*;
     use crate::model::{Capacity, DiskSpec, Labels};
 
-    pub(super) fn fields(result: Result<()>) -> Vec<String> {
+    pub(super) fn fields<T>(result: Result<T>) -> Vec<String> {
         match result {
-            Ok(()) => Vec::new(),
+            Ok(_) => Vec::new(),
             Err(e) => {
                 assert!(matches!(e, Error::InvalidSpec { .. }), "{e}");
                 e.violations().into_iter().map(|v| v.field).collect()

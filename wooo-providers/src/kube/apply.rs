@@ -241,6 +241,9 @@ pub struct Desired {
     /// The apply configuration: the rendered object, plus the ApplySet membership label and the configuration
     /// hash annotation.
     pub body: Value,
+    /// Apply it even when it exists and belongs to no ApplySet of this app (a Namespace the spec asks wooo to
+    /// manage); otherwise such a Namespace is left exactly as it is.
+    pub manage_existing: bool,
 }
 
 impl Desired {
@@ -277,6 +280,7 @@ impl Desired {
             name: name.to_string(),
             namespace: namespace.map(str::to_string),
             body,
+            manage_existing: false,
         }
     }
 

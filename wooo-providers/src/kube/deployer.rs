@@ -217,6 +217,20 @@ impl KubeDeployer {
         &self.options
     }
 
+    /// Validates `spec` (once), reads what rendering needs of its secrets, renders it and turns the objects
+    /// into the app's ApplySet members.
+    async fn desired(&self, spec: &AppSpec) -> Result<(ApplySet, Vec<Desired>)> {
+        let valid = wooo_core::validate::app_spec(spec)?;
+        let inputs = super::secrets::secret_inputs(&self.client, &valid).await?;
+        let objects = wooo_core::render::app_with(&valid, &inputs)?;
+        let set = ApplySet::of(&spec.app_ref());
+        let mut desired = objects.iter().map(|o| Desired::from_object(o, &set.id)).collect::<Result<Vec<_>>>()?;
+        for d in desired.iter_mut().filter(|d| d.group_kind.is_namespace()) {
+            d.manage_existing = spec.manage_namespace;
+        }
+        Ok((set, desired))
+    }
+
     fn sync(&self) -> SetSync<'_> {
         SetSync { client: &self.client, resolver: &self.resolver, field_manager: &self.options.field_manager }
     }
@@ -242,10 +256,7 @@ impl KubeDeployer {
         always_record: bool,
         op: &OperationGuard<'_>,
     ) -> Result<AppStatus> {
-        wooo_core::validate::app_spec(spec)?;
-        let objects = wooo_core::render::app(spec)?;
-        let set = ApplySet::of(&spec.app_ref());
-        let desired = objects.iter().map(|o| Desired::from_object(o, &set.id)).collect::<Result<Vec<_>>>()?;
+        let (set, desired) = self.desired(spec).await?;
         self.apply_desired(spec, &set, &desired, cause, always_record, op).await
     }
 
@@ -383,7 +394,7 @@ impl Deployer for KubeDeployer {
     }
 
     fn render(&self, app: &AppSpec) -> Result<Vec<Object>> {
-        wooo_core::render::app(app)
+        wooo_core::render::app(&wooo_core::validate::app_spec(app)?)
     }
 
     async fn apply(&self, app: &AppSpec, progress: &Progress) -> Result<AppStatus> {
@@ -501,10 +512,7 @@ impl Deployer for KubeDeployer {
     }
 
     async fn diff(&self, app: &AppSpec) -> Result<AppDiff> {
-        wooo_core::validate::app_spec(app)?;
-        let objects = wooo_core::render::app(app)?;
-        let set = ApplySet::of(&app.app_ref());
-        let desired = objects.iter().map(|o| Desired::from_object(o, &set.id)).collect::<Result<Vec<_>>>()?;
+        let (set, desired) = self.desired(app).await?;
         let kinds: Vec<(&str, &str)> =
             desired.iter().map(|d| (d.api_version.as_str(), d.group_kind.kind.as_str())).collect();
         let resolved = self.resolver.resolve_all(&self.client, &kinds).await?;
@@ -512,7 +520,7 @@ impl Deployer for KubeDeployer {
         let mut changes = Vec::new();
         for (d, resource) in desired.iter().zip(&resolved) {
             let key = (d.group_kind.clone(), d.name.clone());
-            if live.foreign.contains(&key) && d.group_kind.is_namespace() {
+            if live.foreign.contains(&key) && d.group_kind.is_namespace() && !d.manage_existing {
                 continue;
             }
             let api = resource.api(&self.client, d.namespace.as_deref().unwrap_or(&app.namespace));

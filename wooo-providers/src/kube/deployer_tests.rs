@@ -281,16 +281,16 @@ async fn request_counts_of_an_apply() {
     let count = |seen: &[Seen], method: &str| seen.iter().filter(|s| s.method == method).count();
     // 8 objects of 7 namespaced kinds plus the Namespace.
     assert_eq!(n, 8);
-    // First apply: parent GET, Namespace GET, one LIST per namespaced kind (7), one PATCH per object (8) and one
-    // for the parent, the revision LIST and POST.
+    // First apply: the app's Secret GET (its rollout key), parent GET, Namespace GET, one LIST per namespaced
+    // kind (7), one PATCH per object (8) and one for the parent, the revision LIST and POST.
     assert_eq!(
         (count(&first, "GET"), count(&first, "PATCH"), count(&first, "POST")),
-        (2 + 7 + 1, 8 + 1, 1),
+        (3 + 7 + 1, 8 + 1, 1),
         "{first:#?}"
     );
-    assert_eq!(first.len(), 20);
+    assert_eq!(first.len(), 21);
     // Unchanged apply: the same reads, no write.
-    assert_eq!(second.len(), 10, "{second:#?}");
+    assert_eq!(second.len(), 11, "{second:#?}");
     assert!(second.iter().all(|s| s.method == "GET"));
 }
 

@@ -102,13 +102,14 @@ impl KubeMesh {
     }
 
     async fn apply_policy(&self, policy: &MeshPolicy, op: &OperationGuard<'_>) -> Result<MeshStatus> {
-        wooo_core::validate::mesh_policy(policy)?;
+        let valid = wooo_core::validate::mesh_policy(policy)?;
         let supported = self.capabilities().kinds;
         if !supported.contains(&policy.kind) {
             return Err(Error::unsupported(PROVIDER, format!("mesh kind {:?}", policy.kind)));
         }
         let spec = self.deployed_spec(&policy.app).await?;
-        let objects = wooo_core::render::mesh(policy, &spec)?;
+        // The stored spec was valid when applied; validating it again guards against a hand-edited record.
+        let objects = wooo_core::render::mesh(&valid, &wooo_core::validate::app_spec(&spec)?)?;
         let set = mesh_applyset(&policy.app);
         let mut desired = objects.iter().map(|o| Desired::from_object(o, &set.id)).collect::<Result<Vec<_>>>()?;
         desired.push(self.policy_record(policy, &set)?);

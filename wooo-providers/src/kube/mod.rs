@@ -19,6 +19,7 @@ pub mod health;
 pub mod inventory;
 mod mesh;
 pub mod revisions;
+mod secrets;
 mod sync;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

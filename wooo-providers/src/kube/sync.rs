@@ -151,7 +151,7 @@ impl SetSync<'_> {
                 parent_written = true;
             }
             let key = (d.group_kind.clone(), d.name.clone());
-            if live.foreign.contains(&key) && d.group_kind.is_namespace() {
+            if live.foreign.contains(&key) && d.group_kind.is_namespace() && !d.manage_existing {
                 op.step(format!("{} exists and is not this app's: left as it is", d.key()), done, total);
                 continue;
             }
