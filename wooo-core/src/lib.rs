@@ -66,7 +66,7 @@ pub mod conformance;
 pub mod testing;
 
 pub use cost::{CostAnalyzer, CostCapabilities, RecommendOptions};
-pub use deployer::{Deployer, DeployerCapabilities, DeployerExt};
+pub use deployer::{Deployer, DeployerCapabilities, DeployerExt, RestartToken, previous_revision, rollback_target};
 pub use error::{BoxError, Error, ErrorKind, FieldViolation, Result};
 pub use mesh::{MeshCapabilities, MeshConfigurator};
 pub use provisioner::{DeleteOptions, Look, Provisioner, ProvisionerCapabilities, ProvisionerExt, WaitOptions};
@@ -84,6 +84,6 @@ pub mod prelude {
     pub use crate::sim::SimCloud;
     pub use crate::{
         CostAnalyzer, DeleteOptions, Deployer, DeployerExt, Error, ErrorKind, MeshConfigurator, Provisioner,
-        ProvisionerExt, RecommendOptions, Result, WaitOptions,
+        ProvisionerExt, RecommendOptions, RestartToken, Result, WaitOptions,
     };
 }

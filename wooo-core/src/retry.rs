@@ -7,10 +7,15 @@
 //!   (`apply`, `scale`, `scale_node_pool`, `set_traffic`) are idempotent: repeating them converges on the same state;
 //! - `delete` is idempotent too, and a `NotFound` on a later attempt means an earlier attempt took effect, so it
 //!   counts as success;
-//! - `restart` is not idempotent (each call restarts the pods again), so it is retried only after
-//!   [`Error::Throttled`], which means the request was refused before it was processed;
+//! - `rollback(Some(n))` is idempotent: a rollback to the spec already in force records nothing (see
+//!   [Revisions](crate::Deployer#revisions)), so a retry after a lost response leaves one `rollback to n`;
 //! - `rollback(None)` ("the revision before the current") would go back one step further each time it is
-//!   repeated, so the decorator first resolves it to an explicit revision number, which is idempotent.
+//!   repeated, so the decorator first resolves it to an explicit revision number ([`crate::previous_revision`]
+//!   of the history it reads), then retries `rollback(Some(n))`;
+//! - `restart` draws one [`RestartToken`] before the first attempt and retries `restart_with` that token, which
+//!   restarts once however often it is repeated.
+//!
+//! An implementation that does not keep these promises of the [`Deployer`] docs must not be wrapped.
 //!
 //! ```
 //! use std::time::Duration;
@@ -31,8 +36,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::cost::{CostAnalyzer, CostCapabilities, RecommendOptions};
-use crate::deployer::{Deployer, DeployerCapabilities};
-use crate::error::{Error, ErrorKind, Result};
+use crate::deployer::{Deployer, DeployerCapabilities, RestartToken, previous_revision};
+use crate::error::{Error, Result};
 use crate::mesh::{MeshCapabilities, MeshConfigurator};
 use crate::model::{
     AppDiff, AppRef, AppSpec, AppStatus, Cluster, ClusterAccess, ClusterId, ClusterPlan, ClusterSpec, CostReport,
@@ -86,15 +91,6 @@ impl RetryConfig {
     }
 }
 
-/// Which failures a call may be repeated after.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Idempotency {
-    /// Repeating converges: retry every retryable error.
-    Idempotent,
-    /// Repeating would act again: retry only when the request was refused unprocessed (throttled).
-    OnlyIfRefused,
-}
-
 /// A decorator that retries calls of the wrapped implementation. See the module docs for what is retried.
 #[derive(Debug, Clone)]
 pub struct Retrying<T> {
@@ -142,13 +138,7 @@ impl<T> Retrying<T> {
         jittered.max(err.retry_after().unwrap_or_default())
     }
 
-    async fn call<R, F, Fut>(
-        &self,
-        operation: &'static str,
-        idempotency: Idempotency,
-        progress: &Progress,
-        mut f: F,
-    ) -> Result<R>
+    async fn call<R, F, Fut>(&self, operation: &'static str, progress: &Progress, mut f: F) -> Result<R>
     where
         F: FnMut(u32) -> Fut + Send,
         Fut: Future<Output = Result<R>> + Send,
@@ -161,11 +151,7 @@ impl<T> Retrying<T> {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
-            let retryable = match idempotency {
-                Idempotency::Idempotent => err.is_retryable(),
-                Idempotency::OnlyIfRefused => err.kind() == ErrorKind::Throttled,
-            };
-            if !retryable || attempt >= self.config.max_attempts {
+            if !err.is_retryable() || attempt >= self.config.max_attempts {
                 return Err(err);
             }
             let delay = self.delay(attempt, &err);
@@ -186,7 +172,7 @@ impl<T> Retrying<T> {
         Fut: Future<Output = Result<()>> + Send,
     {
         let mut f = f;
-        self.call(operation, Idempotency::Idempotent, progress, move |attempt| {
+        self.call(operation, progress, move |attempt| {
             let fut = f(attempt);
             async move {
                 match fut.await {
@@ -199,8 +185,6 @@ impl<T> Retrying<T> {
     }
 }
 
-use Idempotency::{Idempotent, OnlyIfRefused};
-
 #[async_trait]
 impl<T: Provisioner> Provisioner for Retrying<T> {
     fn provider(&self) -> &'static str {
@@ -210,28 +194,26 @@ impl<T: Provisioner> Provisioner for Retrying<T> {
         self.inner.capabilities()
     }
     async fn plan(&self, spec: &ClusterSpec) -> Result<ClusterPlan> {
-        self.call("cluster.plan", Idempotent, &self.progress, |_| self.inner.plan(spec)).await
+        self.call("cluster.plan", &self.progress, |_| self.inner.plan(spec)).await
     }
     async fn apply(&self, spec: &ClusterSpec, progress: &Progress) -> Result<Cluster> {
-        self.call("cluster.apply", Idempotent, progress, |_| self.inner.apply(spec, progress)).await
+        self.call("cluster.apply", progress, |_| self.inner.apply(spec, progress)).await
     }
     async fn get(&self, id: &ClusterId) -> Result<Cluster> {
-        self.call("cluster.get", Idempotent, &self.progress, |_| self.inner.get(id)).await
+        self.call("cluster.get", &self.progress, |_| self.inner.get(id)).await
     }
     async fn list(&self) -> Result<Vec<Cluster>> {
-        self.call("cluster.list", Idempotent, &self.progress, |_| self.inner.list()).await
+        self.call("cluster.list", &self.progress, |_| self.inner.list()).await
     }
     async fn delete(&self, id: &ClusterId, options: &DeleteOptions) -> Result<()> {
         self.delete_call("cluster.delete", &options.progress, |_| self.inner.delete(id, options)).await
     }
     async fn scale_node_pool(&self, id: &ClusterId, node_pool: &str, desired: u32) -> Result<Cluster> {
-        self.call("cluster.scale_node_pool", Idempotent, &self.progress, |_| {
-            self.inner.scale_node_pool(id, node_pool, desired)
-        })
-        .await
+        self.call("cluster.scale_node_pool", &self.progress, |_| self.inner.scale_node_pool(id, node_pool, desired))
+            .await
     }
     async fn access(&self, id: &ClusterId) -> Result<ClusterAccess> {
-        self.call("cluster.access", Idempotent, &self.progress, |_| self.inner.access(id)).await
+        self.call("cluster.access", &self.progress, |_| self.inner.access(id)).await
     }
 }
 
@@ -247,52 +229,48 @@ impl<T: Deployer> Deployer for Retrying<T> {
         self.inner.render(app)
     }
     async fn apply(&self, app: &AppSpec, progress: &Progress) -> Result<AppStatus> {
-        self.call("app.apply", Idempotent, progress, |_| self.inner.apply(app, progress)).await
+        self.call("app.apply", progress, |_| self.inner.apply(app, progress)).await
     }
     async fn status(&self, app: &AppRef) -> Result<AppStatus> {
-        self.call("app.status", Idempotent, &self.progress, |_| self.inner.status(app)).await
+        self.call("app.status", &self.progress, |_| self.inner.status(app)).await
     }
     async fn wait(&self, app: &AppRef, wait: &WaitOptions, progress: &Progress) -> Result<AppStatus> {
         // Waiting is a read: a wait cut short by a passing failure is simply resumed.
-        self.call("app.wait", Idempotent, progress, |_| self.inner.wait(app, wait, progress)).await
+        self.call("app.wait", progress, |_| self.inner.wait(app, wait, progress)).await
     }
     async fn scale(&self, app: &AppRef, replicas: u32) -> Result<AppStatus> {
-        self.call("app.scale", Idempotent, &self.progress, |_| self.inner.scale(app, replicas)).await
+        self.call("app.scale", &self.progress, |_| self.inner.scale(app, replicas)).await
     }
-    async fn restart(&self, app: &AppRef) -> Result<AppStatus> {
-        self.call("app.restart", OnlyIfRefused, &self.progress, |_| self.inner.restart(app)).await
+    // `restart` is the trait's: it draws one token, then calls this, so every attempt carries that token and an
+    // attempt whose answer was lost is found done by the next.
+    async fn restart_with(&self, app: &AppRef, token: &RestartToken) -> Result<AppStatus> {
+        self.call("app.restart", &self.progress, |_| self.inner.restart_with(app, token)).await
     }
     async fn rollback(&self, app: &AppRef, revision: Option<u64>) -> Result<AppStatus> {
         let target = match revision {
             Some(n) => n,
             None => {
                 let history = self.history(app).await?;
-                previous_revision(&history).ok_or_else(|| {
+                let previous = previous_revision(&history).ok_or_else(|| {
                     Error::not_found(self.provider(), format!("a revision before the current of {app}"))
-                })?
+                })?;
+                previous.number
             }
         };
-        self.call("app.rollback", Idempotent, &self.progress, |_| self.inner.rollback(app, Some(target))).await
+        self.call("app.rollback", &self.progress, |_| self.inner.rollback(app, Some(target))).await
     }
     async fn history(&self, app: &AppRef) -> Result<Vec<Revision>> {
-        self.call("app.history", Idempotent, &self.progress, |_| self.inner.history(app)).await
+        self.call("app.history", &self.progress, |_| self.inner.history(app)).await
     }
     async fn list(&self) -> Result<Vec<AppRef>> {
-        self.call("app.list", Idempotent, &self.progress, |_| self.inner.list()).await
+        self.call("app.list", &self.progress, |_| self.inner.list()).await
     }
     async fn delete(&self, app: &AppRef) -> Result<()> {
         self.delete_call("app.delete", &self.progress, |_| self.inner.delete(app)).await
     }
     async fn diff(&self, app: &AppSpec) -> Result<AppDiff> {
-        self.call("app.diff", Idempotent, &self.progress, |_| self.inner.diff(app)).await
+        self.call("app.diff", &self.progress, |_| self.inner.diff(app)).await
     }
-}
-
-/// The revision before the current one (the newest), as `rollback(None)` means it.
-fn previous_revision(history: &[Revision]) -> Option<u64> {
-    let mut numbers: Vec<u64> = history.iter().map(|r| r.number).collect();
-    numbers.sort_unstable();
-    numbers.iter().rev().nth(1).copied()
 }
 
 #[async_trait]
@@ -304,13 +282,13 @@ impl<T: MeshConfigurator> MeshConfigurator for Retrying<T> {
         self.inner.capabilities()
     }
     async fn apply(&self, policy: &MeshPolicy) -> Result<MeshStatus> {
-        self.call("mesh.apply", Idempotent, &self.progress, |_| self.inner.apply(policy)).await
+        self.call("mesh.apply", &self.progress, |_| self.inner.apply(policy)).await
     }
     async fn get(&self, app: &AppRef) -> Result<MeshPolicy> {
-        self.call("mesh.get", Idempotent, &self.progress, |_| self.inner.get(app)).await
+        self.call("mesh.get", &self.progress, |_| self.inner.get(app)).await
     }
     async fn set_traffic(&self, app: &AppRef, split: &TrafficSplit) -> Result<MeshStatus> {
-        self.call("mesh.set_traffic", Idempotent, &self.progress, |_| self.inner.set_traffic(app, split)).await
+        self.call("mesh.set_traffic", &self.progress, |_| self.inner.set_traffic(app, split)).await
     }
     async fn delete(&self, app: &AppRef) -> Result<()> {
         self.delete_call("mesh.delete", &self.progress, |_| self.inner.delete(app)).await
@@ -326,7 +304,7 @@ impl<T: CostAnalyzer> CostAnalyzer for Retrying<T> {
         self.inner.capabilities()
     }
     async fn cost(&self, cluster: &ClusterId, window: &TimeWindow) -> Result<CostReport> {
-        self.call("cost.report", Idempotent, &self.progress, |_| self.inner.cost(cluster, window)).await
+        self.call("cost.report", &self.progress, |_| self.inner.cost(cluster, window)).await
     }
     async fn recommend(
         &self,
@@ -334,8 +312,7 @@ impl<T: CostAnalyzer> CostAnalyzer for Retrying<T> {
         window: &TimeWindow,
         options: &RecommendOptions,
     ) -> Result<Vec<Recommendation>> {
-        self.call("cost.recommend", Idempotent, &self.progress, |_| self.inner.recommend(cluster, window, options))
-            .await
+        self.call("cost.recommend", &self.progress, |_| self.inner.recommend(cluster, window, options)).await
     }
 }
 
@@ -344,6 +321,7 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
+    use crate::error::ErrorKind;
 
     /// A counter-driven fake: fails the first `fail` calls with `kind`, then succeeds.
     struct Flaky {
@@ -371,7 +349,7 @@ mod tests {
         let r = Retrying::new((), fast());
         let flaky = Flaky::new(3, ErrorKind::Transient);
         let (progress, mut rx) = Progress::channel();
-        let out = r.call("t", Idempotent, &progress, |_| flaky.call()).await.unwrap();
+        let out = r.call("t", &progress, |_| flaky.call()).await.unwrap();
         assert_eq!(out, 4);
         let mut retries = 0;
         while let Ok(ev) = rx.try_recv() {
@@ -385,7 +363,7 @@ mod tests {
     async fn stops_at_max_attempts_and_returns_last_error() {
         let r = Retrying::new((), RetryConfig { max_attempts: 3, ..fast() });
         let flaky = Flaky::new(10, ErrorKind::Throttled);
-        let err = r.call("t", Idempotent, &Progress::none(), |_| flaky.call()).await.unwrap_err();
+        let err = r.call("t", &Progress::none(), |_| flaky.call()).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Throttled);
         assert!(err.to_string().contains("call 3"), "{err}");
         assert_eq!(flaky.calls.load(Ordering::SeqCst), 3);
@@ -396,20 +374,10 @@ mod tests {
         for kind in [ErrorKind::NotFound, ErrorKind::InvalidSpec, ErrorKind::Conflict, ErrorKind::PermissionDenied] {
             let r = Retrying::new((), fast());
             let flaky = Flaky::new(1, kind);
-            let err = r.call("t", Idempotent, &Progress::none(), |_| flaky.call()).await.unwrap_err();
+            let err = r.call("t", &Progress::none(), |_| flaky.call()).await.unwrap_err();
             assert_eq!(err.kind(), kind);
             assert_eq!(flaky.calls.load(Ordering::SeqCst), 1);
         }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn non_idempotent_calls_retry_only_refused_requests() {
-        let r = Retrying::new((), fast());
-        let transient = Flaky::new(1, ErrorKind::Transient);
-        assert!(r.call("t", OnlyIfRefused, &Progress::none(), |_| transient.call()).await.is_err());
-        assert_eq!(transient.calls.load(Ordering::SeqCst), 1);
-        let throttled = Flaky::new(2, ErrorKind::Throttled);
-        assert_eq!(r.call("t", OnlyIfRefused, &Progress::none(), |_| throttled.call()).await.unwrap(), 3);
     }
 
     #[tokio::test(start_paused = true)]
@@ -425,7 +393,7 @@ mod tests {
         let r = Retrying::new((), config);
         let flaky = Flaky::new(1000, ErrorKind::Transient);
         let start = tokio::time::Instant::now();
-        assert!(r.call("t", Idempotent, &Progress::none(), |_| flaky.call()).await.is_err());
+        assert!(r.call("t", &Progress::none(), |_| flaky.call()).await.is_err());
         // Attempts at 0 s, 1 s, 2 s, 3 s; a fifth would start at 4 s, past the deadline.
         assert_eq!(flaky.calls.load(Ordering::SeqCst), 4);
         assert_eq!(start.elapsed(), Duration::from_secs(3));
@@ -480,18 +448,5 @@ mod tests {
         }
         let draws: std::collections::BTreeSet<Duration> = (0..20).map(|_| r.delay(3, &err)).collect();
         assert!(draws.len() > 10, "jitter spreads the delays");
-    }
-
-    #[test]
-    fn previous_revision_is_the_second_newest() {
-        let rev = |n| Revision {
-            number: n,
-            applied_at: jiff::Timestamp::UNIX_EPOCH,
-            spec: AppSpec::new("ns", "a", "img:1", crate::model::Framework::Static),
-            cause: "apply".into(),
-        };
-        assert_eq!(previous_revision(&[rev(1), rev(2), rev(3)]), Some(2));
-        assert_eq!(previous_revision(&[rev(5)]), None);
-        assert_eq!(previous_revision(&[rev(4), rev(2)]), Some(2));
     }
 }

@@ -176,8 +176,8 @@ pub async fn provisioner_lifecycle(p: &dyn Provisioner, spec: &ClusterSpec, wait
 }
 
 /// Deployer round trip on a ready cluster: invalid input rejected, apply → Current (revision 1) → idempotent
-/// re-apply → scale → restart → apply a new image (revision 2) → rollback to the previous revision → empty diff
-/// → delete → `NotFound`.
+/// re-apply → scale → restart → apply a new image (revision 2) → rollback to the previous revision → the same
+/// rollback again records nothing → empty diff → delete → `NotFound`.
 ///
 /// `app` must be valid and not deployed yet.
 pub async fn deployer_round_trip(d: &dyn Deployer, app: &AppSpec, wait: &WaitOptions) {
@@ -222,6 +222,7 @@ pub async fn deployer_round_trip(d: &dyn Deployer, app: &AppSpec, wait: &WaitOpt
     assert_eq!(history.len(), before_v2 + 1, "a changed spec records a revision");
     assert_eq!(history.last().map(|r| r.spec.image.as_str()), Some(v2.image.as_str()));
 
+    let target = crate::previous_revision(&history).map(|r| r.number).expect("two revisions after v2");
     let rolled = expect_ok(d.rollback(&app_ref, None).await, "rollback");
     assert!(rolled.revision > history.last().map(|r| r.number).unwrap_or(0), "rollback is a new revision");
     expect_ok(d.wait(&app_ref, wait, &progress).await, "wait after rollback");
@@ -231,6 +232,10 @@ pub async fn deployer_round_trip(d: &dyn Deployer, app: &AppSpec, wait: &WaitOpt
         Some(v2.image.as_str()),
         "rollback re-applies an earlier spec"
     );
+    // Repeated, as a retry after a lost answer repeats it: the spec in force already, so nothing is recorded.
+    let again = expect_ok(d.rollback(&app_ref, Some(target)).await, "repeated rollback");
+    assert_eq!(again.revision, rolled.revision, "a rollback to the spec in force records no revision");
+    assert_eq!(expect_ok(d.history(&app_ref).await, "history after the repeat").len(), history.len());
     expect_kind(d.rollback(&app_ref, Some(9_999)).await, ErrorKind::NotFound, "rollback to an unknown revision");
 
     expect_ok(d.delete(&app_ref).await, "delete");

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::rollout::{Observed, Rollout, crash_loops, desired_replicas};
 use super::state::State;
 use super::{Ctx, PROVIDER, SimCloud};
-use crate::deployer::{Deployer, DeployerCapabilities};
+use crate::deployer::{Deployer, DeployerCapabilities, RestartToken, rollback_target};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{AppDiff, AppRef, AppSpec, AppStatus, ChangeAction, ClusterId, ObjectChange, Revision};
 use crate::progress::{OperationGuard, Progress};
@@ -20,9 +20,10 @@ const HISTORY_LIMIT: usize = 10;
 
 /// The simulated [`Deployer`], bound to one cluster. Get one from [`SimCloud::deployer`].
 ///
-/// Objects are rendered with [`crate::render::app`] and stored, never run. Every apply that changes the spec
-/// or an object records a revision and starts a modelled rollout (see the [module documentation](super)).
-/// Mutating calls need the cluster to be available ([`Error::Conflict`] otherwise).
+/// Objects are rendered with [`crate::render::app`] and stored, never run. Every apply, scale or rollback that
+/// changes the spec records a revision and starts a modelled rollout (see the [module documentation](super));
+/// one to the spec in force records nothing, as the [`Deployer`] docs require. A restart starts a rollout once
+/// per [`RestartToken`]. Mutating calls need the cluster to be available ([`Error::Conflict`] otherwise).
 #[derive(Debug, Clone)]
 pub struct SimDeployer {
     cloud: SimCloud,
@@ -41,6 +42,10 @@ pub(crate) struct AppRecord {
     /// The current revision's number.
     revision: u64,
     rollout: Rollout,
+    /// The token of the last restart, which a repeated restart finds done.
+    restarted_for: Option<RestartToken>,
+    /// Restarts that took effect, for [`SimDeployer::restarts`].
+    restarts: u64,
 }
 
 /// Renders an app to `(Kind/name, JSON)` pairs in apply order, with the simulator's rollout key so a changed
@@ -105,6 +110,8 @@ impl AppRecord {
             history: VecDeque::new(),
             revision: 0,
             rollout: Rollout::start(ctx.now, 0),
+            restarted_for: None,
+            restarts: 0,
         };
         record.record("apply".to_string(), ctx);
         record
@@ -204,11 +211,23 @@ fn scale_locked(st: &mut State, ctx: &Ctx<'_>, id: &ClusterId, app: &AppRef, rep
     Ok(record.status(ctx))
 }
 
-fn restart_locked(st: &mut State, ctx: &Ctx<'_>, id: &ClusterId, app: &AppRef) -> Result<AppStatus> {
+fn restart_locked(
+    st: &mut State,
+    ctx: &Ctx<'_>,
+    id: &ClusterId,
+    app: &AppRef,
+    token: &RestartToken,
+) -> Result<AppStatus> {
     let cluster = st.available_cluster_mut(id)?;
     let record = cluster.apps.get_mut(app).ok_or_else(|| app_not_found(app, id))?;
+    // As the restart annotation on Kubernetes: writing the value it already has rolls nothing.
+    if record.restarted_for.as_ref() == Some(token) {
+        return Ok(record.status(ctx));
+    }
     let before = record.observe(ctx);
     record.rollout = Rollout::start(ctx.now, before.ready);
+    record.restarted_for = Some(token.clone());
+    record.restarts += 1;
     Ok(record.status(ctx))
 }
 
@@ -221,15 +240,15 @@ fn rollback_locked(
 ) -> Result<AppStatus> {
     let cluster = st.available_cluster_mut(id)?;
     let record = cluster.apps.get_mut(app).ok_or_else(|| app_not_found(app, id))?;
-    let target = match revision {
-        Some(n) => record.history.iter().find(|r| r.number == n),
-        None => record.history.iter().rev().nth(1),
-    };
-    let Some(target) = target else {
+    let Some(target) = rollback_target(record.history.make_contiguous(), revision) else {
         let what =
             revision.map_or_else(|| "a revision before the current one".to_string(), |n| format!("revision {n}"));
         return Err(Error::not_found(PROVIDER, format!("{what} of app {app} on cluster {id}")));
     };
+    // The spec in force already: a repeat of a rollback that took effect, which records nothing.
+    if target.spec == record.spec {
+        return Ok(record.status(ctx));
+    }
     let (number, spec) = (target.number, target.spec.clone());
     let rendered = render_json(&validate::app_spec(&spec)?)?;
     record.replace(spec, rendered, format!("rollback to {number}"), ctx);
@@ -251,6 +270,19 @@ impl SimDeployer {
     /// The cluster this deployer is bound to.
     pub fn cluster(&self) -> &ClusterId {
         &self.cluster
+    }
+
+    /// How many restarts took effect on `app` since it was first applied: a restart repeated with the same
+    /// [`RestartToken`] counts once. An inspection for tests, not a counted call: no fault is injected into it.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown cluster or app.
+    pub fn restarts(&self, app: &AppRef) -> Result<u64> {
+        let id = &self.cluster;
+        self.cloud.with_state(|st, _| {
+            let record = st.cluster(id)?.apps.get(app).ok_or_else(|| app_not_found(app, id))?;
+            Ok(record.restarts)
+        })
     }
 
     /// Runs `f` on one deployed app of the bound cluster.
@@ -306,8 +338,8 @@ impl Deployer for SimDeployer {
         self.cloud.call("app.scale", |st, ctx| scale_locked(st, ctx, &self.cluster, app, replicas)).await
     }
 
-    async fn restart(&self, app: &AppRef) -> Result<AppStatus> {
-        self.cloud.call("app.restart", |st, ctx| restart_locked(st, ctx, &self.cluster, app)).await
+    async fn restart_with(&self, app: &AppRef, token: &RestartToken) -> Result<AppStatus> {
+        self.cloud.call("app.restart", |st, ctx| restart_locked(st, ctx, &self.cluster, app, token)).await
     }
 
     async fn rollback(&self, app: &AppRef, revision: Option<u64>) -> Result<AppStatus> {
@@ -347,6 +379,7 @@ mod tests {
     use super::super::fixtures::*;
     use super::*;
     use crate::model::{AutoscalingSpec, Health, IngressSpec, MeshKind, MeshPolicy, TrafficSplit};
+    use crate::retry::{RetryConfig, Retrying};
     use crate::{DeployerExt, ErrorKind, MeshConfigurator, Provisioner, WaitOptions};
 
     const STEP: Duration = Duration::from_millis(200);
@@ -507,6 +540,89 @@ mod tests {
         assert_eq!(deployer.rollback(&app, Some(99)).await.unwrap_err().kind(), ErrorKind::NotFound);
         let numbers: Vec<u64> = deployer.history(&app).await.unwrap().iter().map(|r| r.number).collect();
         assert_eq!(numbers, vec![1, 2, 3, 4, 5], "oldest first");
+    }
+
+    fn retrying(deployer: &SimDeployer) -> Retrying<SimDeployer> {
+        Retrying::new(deployer.clone(), RetryConfig { seed: Some(3), ..RetryConfig::default() })
+    }
+
+    fn causes(history: &[Revision]) -> Vec<&str> {
+        history.iter().map(|r| r.cause.as_str()).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rollback_twice_to_the_same_revision_records_one() {
+        let (_cloud, deployer) = setup().await;
+        let app = AppRef::new("shop", "web");
+        for tag in ["1", "2"] {
+            deployer
+                .deploy(&with_image(&format!("web:{tag}")), &WaitOptions::default(), &Progress::none())
+                .await
+                .unwrap();
+        }
+        assert_eq!(deployer.rollback(&app, Some(1)).await.unwrap().revision, 3);
+        deployer.wait(&app, &WaitOptions::default(), &Progress::none()).await.unwrap();
+        let again = deployer.rollback(&app, Some(1)).await.unwrap();
+        assert_eq!((again.revision, again.health), (3, Health::Current), "no revision, no new rollout");
+        let history = deployer.history(&app).await.unwrap();
+        assert_eq!(causes(&history), ["apply", "apply", "rollback to 1"]);
+        assert_eq!(history[2].spec.image, "web:1");
+        // A rollback to a revision holding the spec in force is the same no-op.
+        assert_eq!(deployer.rollback(&app, Some(3)).await.unwrap().revision, 3);
+        assert_eq!(deployer.history(&app).await.unwrap().len(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rollback_none_after_a_retried_rollback_goes_to_the_revision_before_it() {
+        let (cloud, deployer) = setup().await;
+        let app = AppRef::new("shop", "web");
+        for tag in ["1", "2", "3"] {
+            deployer.apply(&with_image(&format!("web:{tag}")), &Progress::none()).await.unwrap();
+        }
+        let retried = retrying(&deployer);
+        cloud.faults().fail_next_after_effect_of("app.rollback", 1, ErrorKind::Transient);
+        assert_eq!(retried.rollback(&app, Some(1)).await.unwrap().revision, 4, "the retry found it done");
+        assert_eq!(cloud.faults().injected(), 1);
+        // Back to the revision before the rollback (3), not to the rollback again.
+        cloud.faults().fail_next_after_effect_of("app.rollback", 2, ErrorKind::Transient);
+        assert_eq!(retried.rollback(&app, None).await.unwrap().revision, 5);
+        let history = deployer.history(&app).await.unwrap();
+        assert_eq!(causes(&history), ["apply", "apply", "apply", "rollback to 1", "rollback to 3"]);
+        assert_eq!(history[4].spec.image, "web:3");
+        assert_eq!(cloud.faults().injected(), 3, "the attempts after the first found it done");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retried_restart_restarts_once() {
+        let (cloud, deployer) = setup().await;
+        let app = web_app("shop", "web");
+        deployer.deploy(&app, &WaitOptions::default(), &Progress::none()).await.unwrap();
+        let r = app.app_ref();
+        cloud.faults().fail_next_after_effect_of("app.restart", 2, ErrorKind::Transient);
+        retrying(&deployer).restart(&r).await.unwrap();
+        assert_eq!((deployer.restarts(&r).unwrap(), cloud.faults().injected()), (1, 2), "three attempts, one restart");
+
+        let token = RestartToken::new("job-1");
+        deployer.restart_with(&r, &token).await.unwrap();
+        tokio::time::sleep(STEP).await;
+        let repeat = deployer.restart_with(&r, &token).await.unwrap();
+        assert_eq!(repeat.updated_replicas, 1, "the repeat did not start the rollout over");
+        assert_eq!(deployer.restarts(&r).unwrap(), 2);
+        deployer.restart(&r).await.unwrap();
+        deployer.restart(&r).await.unwrap();
+        assert_eq!(deployer.restarts(&r).unwrap(), 4, "restart draws a new token each call");
+        assert_eq!(deployer.history(&r).await.unwrap().len(), 1, "restarts record no revision");
+        assert_eq!(deployer.restarts(&AppRef::new("shop", "nope")).unwrap_err().kind(), ErrorKind::NotFound);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retried_scale_records_one_revision() {
+        let (cloud, deployer) = setup().await;
+        let app = web_app("shop", "web");
+        deployer.apply(&app, &Progress::none()).await.unwrap();
+        cloud.faults().fail_next_after_effect_of("app.scale", 2, ErrorKind::Throttled);
+        assert_eq!(retrying(&deployer).scale(&app.app_ref(), 5).await.unwrap().revision, 2);
+        assert_eq!(causes(&deployer.history(&app.app_ref()).await.unwrap()), ["apply", "scale to 5"]);
     }
 
     #[tokio::test(start_paused = true)]

@@ -16,8 +16,10 @@ const THROTTLE_RETRY_AFTER: Duration = Duration::from_millis(10);
 /// recovery. Cheap to clone; clones (and the cloud) share the settings.
 ///
 /// Every method of the four traits is a counted call, except `provider`, `capabilities` and `render`. For each
-/// call the injector decides one fault, in this order: a queued fault ([`FaultInjector::fail_next`],
-/// [`FaultInjector::fail_next_after_effect`], first queued first used), then throttling
+/// call the injector decides one fault, in this order: a fault queued for that operation
+/// ([`FaultInjector::fail_next_of`], [`FaultInjector::fail_next_after_effect_of`]), then a fault queued for any
+/// call ([`FaultInjector::fail_next`], [`FaultInjector::fail_next_after_effect`], first queued first used), then
+/// throttling
 /// ([`FaultInjector::throttle_every`]), then a random failure ([`FaultInjector::fail_randomly`]). Latency
 /// ([`FaultInjector::latency`]) is added to every call, failing or not. Injected errors name the provider `sim`.
 ///
@@ -44,6 +46,8 @@ pub struct FaultInjector {
 #[derive(Debug, Default)]
 pub(crate) struct FaultState {
     queue: VecDeque<(ErrorKind, When)>,
+    /// Faults for one operation, by its name, first queued first used.
+    targeted: VecDeque<(&'static str, ErrorKind, When)>,
     throttle: Option<Throttle>,
     random: Option<RandomFaults>,
     latency: Duration,
@@ -89,7 +93,10 @@ impl FaultState {
             t.seen += 1;
             t.seen.is_multiple_of(t.every)
         });
-        let decided = if let Some((kind, when)) = self.queue.pop_front() {
+        let targeted = self.targeted.iter().position(|(op, _, _)| *op == operation);
+        let decided = if let Some((_, kind, when)) = targeted.and_then(|i| self.targeted.remove(i)) {
+            Some((kind, when))
+        } else if let Some((kind, when)) = self.queue.pop_front() {
             Some((kind, when))
         } else if throttled {
             Some((ErrorKind::Throttled, When::Before))
@@ -146,6 +153,19 @@ impl FaultInjector {
         self.with(|f| f.queue.extend(std::iter::repeat_n((kind, When::After), n as usize)));
     }
 
+    /// The next `n` calls of `operation` fail with `kind` before having any effect; other calls are not
+    /// affected. Operations are named as in [`crate::progress::ProgressEvent::Retrying`]: `app.apply`,
+    /// `app.rollback`, `app.restart`, `app.scale`, `cluster.delete`, …
+    pub fn fail_next_of(&self, operation: &'static str, n: u32, kind: ErrorKind) {
+        self.with(|f| f.targeted.extend(std::iter::repeat_n((operation, kind, When::Before), n as usize)));
+    }
+
+    /// The next `n` calls of `operation` take effect, then report `kind` (a lost response); other calls are not
+    /// affected. Operations are named as for [`FaultInjector::fail_next_of`].
+    pub fn fail_next_after_effect_of(&self, operation: &'static str, n: u32, kind: ErrorKind) {
+        self.with(|f| f.targeted.extend(std::iter::repeat_n((operation, kind, When::After), n as usize)));
+    }
+
     /// Every `k`-th call from now on (the k-th, 2k-th, …) fails before any effect with [`Error::Throttled`]
     /// asking to retry after 10 ms. `0` turns throttling off.
     pub fn throttle_every(&self, k: u32) {
@@ -171,6 +191,7 @@ impl FaultInjector {
     pub fn clear(&self) {
         self.with(|f| {
             f.queue.clear();
+            f.targeted.clear();
             f.throttle = None;
             f.random = None;
             f.latency = Duration::ZERO;
@@ -240,6 +261,29 @@ mod tests {
         assert_eq!(prov.list().await.unwrap_err().kind(), ErrorKind::NotFound);
         assert_eq!(prov.list().await.unwrap_err().kind(), ErrorKind::Provider);
         assert!(prov.list().await.is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn targeted_faults_hit_only_their_operation_and_come_first() {
+        let cloud = SimCloud::builder().provisioning_delay(Duration::ZERO).build();
+        let cluster = ready_cluster(&cloud, "c1").await;
+        let deployer = cloud.deployer(&cluster.id).unwrap();
+        let app = web_app("shop", "web");
+        cloud.faults().fail_next_after_effect_of("app.apply", 1, ErrorKind::Timeout);
+        cloud.faults().fail_next(1, ErrorKind::Transient);
+        cloud.faults().fail_next_of("app.status", 1, ErrorKind::Throttled);
+        // Not an apply: the queue for any call serves it.
+        assert_eq!(deployer.list().await.unwrap_err().kind(), ErrorKind::Transient);
+        assert!(deployer.list().await.unwrap().is_empty());
+        // The apply took effect before its answer was lost.
+        assert_eq!(deployer.apply(&app, &Progress::none()).await.unwrap_err().kind(), ErrorKind::Timeout);
+        assert_eq!(deployer.list().await.unwrap(), vec![app.app_ref()]);
+        assert_eq!(deployer.status(&app.app_ref()).await.unwrap_err().kind(), ErrorKind::Throttled);
+        assert_eq!(deployer.status(&app.app_ref()).await.unwrap().revision, 1);
+        assert_eq!(cloud.faults().injected(), 3);
+        cloud.faults().fail_next_of("app.status", 5, ErrorKind::Transient);
+        cloud.faults().clear();
+        assert!(deployer.status(&app.app_ref()).await.is_ok(), "clear drops targeted faults");
     }
 
     #[tokio::test(start_paused = true)]

@@ -15,7 +15,7 @@ use wooo_core::model::{
 };
 use wooo_core::progress::{OperationGuard, Progress};
 use wooo_core::render::Object;
-use wooo_core::{Deployer, DeployerCapabilities, Error, Look, Result, WaitOptions};
+use wooo_core::{Deployer, DeployerCapabilities, Error, Look, RestartToken, Result, WaitOptions};
 
 use super::apply::{Desired, Resolver, changed_paths, missing_paths, owned_by};
 use super::error::{PROVIDER, classify};
@@ -27,10 +27,14 @@ use super::revisions::{RevisionStore, rollback_target};
 use super::sync::{SetSync, to_value};
 
 #[cfg(test)]
+#[path = "deployer_retry_tests.rs"]
+mod retry_tests;
+#[cfg(test)]
 #[path = "deployer_tests.rs"]
 pub(crate) mod tests;
 
-/// The pod template annotation `kubectl rollout restart` sets; changing it rolls every pod.
+/// The pod template annotation `kubectl rollout restart` sets; changing it rolls every pod. `restart_with` writes
+/// its [`RestartToken`] there, so a repeat writes the value it already has and rolls nothing.
 pub const RESTARTED_AT_ANNOTATION: &str = "kubectl.kubernetes.io/restartedAt";
 
 /// Longest server-side watch timeout asked for; the API server caps watches near five minutes anyway.
@@ -101,8 +105,10 @@ impl Default for KubeDeployerOptions {
 ///    holds every field of the configuration, and whose configuration hash annotation
 ///    (`wooo.dev/config-hash`) matches, is not sent at all.
 /// 5. Members no longer rendered are deleted (never a Namespace), and the parent is updated.
-/// 6. When anything changed (an object, or the spec itself), the spec is recorded as a revision (see
-///    [`crate::kube::revisions`]).
+/// 6. When the spec differs from the newest revision's (or there is none), it is recorded as a revision (see
+///    [`crate::kube::revisions`]); the same spec records nothing, even when step 4 repaired drifted objects,
+///    as the [`Deployer`] rules on revisions say. Each call reads the revisions afresh, so a call repeated
+///    after a lost answer finds the revision the first one wrote.
 ///
 /// # Change detection
 /// An object counts as changed when it was created, or when the server-side apply answered with a
@@ -165,6 +171,12 @@ fn app_status(app: &AppRef, revision: u64, deployments: &[Deployment]) -> AppSta
         ready_replicas: counts.ready,
         available_replicas: counts.available,
     }
+}
+
+/// The token of the last restart of `deployment`'s pods, from its pod template.
+fn restarted_for(deployment: &Deployment) -> Option<&str> {
+    let template = deployment.spec.as_ref()?.template.metadata.as_ref()?;
+    template.annotations.as_ref()?.get(RESTARTED_AT_ANNOTATION).map(String::as_str)
 }
 
 /// `Some` when `status` ends a wait: Current is success, Failed an error.
@@ -235,29 +247,16 @@ impl KubeDeployer {
         SetSync { client: &self.client, resolver: &self.resolver, field_manager: &self.options.field_manager }
     }
 
-    /// Applies `spec`, recording a revision with `cause` when anything changed (or always, with
-    /// `always_record`).
-    async fn apply_spec(
-        &self,
-        spec: &AppSpec,
-        cause: &str,
-        always_record: bool,
-        progress: &Progress,
-    ) -> Result<AppStatus> {
+    /// Applies `spec`, recording a revision with `cause` when it differs from the newest revision's spec.
+    async fn apply_spec(&self, spec: &AppSpec, cause: &str, progress: &Progress) -> Result<AppStatus> {
         let op = OperationGuard::start(progress, "app.apply", format!("app/{}", spec.app_ref()));
-        let result = self.apply_inner(spec, cause, always_record, &op).await;
+        let result = self.apply_inner(spec, cause, &op).await;
         op.finish(result)
     }
 
-    async fn apply_inner(
-        &self,
-        spec: &AppSpec,
-        cause: &str,
-        always_record: bool,
-        op: &OperationGuard<'_>,
-    ) -> Result<AppStatus> {
+    async fn apply_inner(&self, spec: &AppSpec, cause: &str, op: &OperationGuard<'_>) -> Result<AppStatus> {
         let (set, desired) = self.desired(spec).await?;
-        self.apply_desired(spec, &set, &desired, cause, always_record, op).await
+        self.apply_desired(spec, &set, &desired, cause, op).await
     }
 
     async fn apply_desired(
@@ -266,26 +265,31 @@ impl KubeDeployer {
         set: &ApplySet,
         desired: &[Desired],
         cause: &str,
-        always_record: bool,
         op: &OperationGuard<'_>,
     ) -> Result<AppStatus> {
-        let synced = self.sync().apply(set, desired, op).await?;
-        let (changed, applied) = (synced.changed, synced.applied);
-        let fm = self.options.field_manager.as_str();
-
-        let store = RevisionStore::new(&self.client, &set.app);
-        let revisions = store.list().await?;
-        let spec_changed = revisions.last().is_none_or(|r| &r.spec != spec);
-        let revision = match revisions.last() {
-            Some(latest) if !(changed || spec_changed || always_record) => latest.number,
-            _ => store.record(&revisions, spec, cause, self.options.history_limit, fm).await?.number,
-        };
+        let applied = self.sync().apply(set, desired, op).await?.applied;
+        let revision = self.record_revision(&set.app, spec, cause).await?;
         let deployments: Vec<Deployment> = applied
             .into_iter()
             .filter(|(gk, _)| gk.group == "apps" && gk.kind == "Deployment")
             .filter_map(|(_, v)| serde_json::from_value(v).ok())
             .collect();
         Ok(app_status(&set.app, revision, &deployments))
+    }
+
+    /// Records `spec` as a revision unless the newest revision holds it already (a repeat, or a spec that
+    /// did not change), and prunes the history to its limit either way. Returns the newest revision's number.
+    async fn record_revision(&self, app: &AppRef, spec: &AppSpec, cause: &str) -> Result<u64> {
+        let store = RevisionStore::new(&self.client, app);
+        let revisions = store.list().await?;
+        let limit = self.options.history_limit;
+        match revisions.last() {
+            Some(latest) if latest.spec == *spec => {
+                store.prune(&revisions, 0, limit).await?;
+                Ok(latest.number)
+            }
+            _ => Ok(store.record(&revisions, spec, cause, limit, &self.options.field_manager).await?.number),
+        }
     }
 
     /// The app's ApplySet and revisions; NotFound when it has no inventory.
@@ -398,7 +402,7 @@ impl Deployer for KubeDeployer {
     }
 
     async fn apply(&self, app: &AppSpec, progress: &Progress) -> Result<AppStatus> {
-        self.apply_spec(app, "apply", false, progress).await
+        self.apply_spec(app, "apply", progress).await
     }
 
     async fn status(&self, app: &AppRef) -> Result<AppStatus> {
@@ -441,24 +445,33 @@ impl Deployer for KubeDeployer {
         if spec == latest.spec {
             return self.status(app).await;
         }
-        self.apply_spec(&spec, &format!("scale to {replicas}"), true, &Progress::none()).await
+        self.apply_spec(&spec, &format!("scale to {replicas}"), &Progress::none()).await
     }
 
-    async fn restart(&self, app: &AppRef) -> Result<AppStatus> {
+    /// Writes `token` into each Deployment's pod template annotation [`RESTARTED_AT_ANNOTATION`], skipping the
+    /// Deployments that carry it already (restarted by an earlier attempt of the same restart), so a repeat
+    /// sends no write.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown app; API errors, classified.
+    async fn restart_with(&self, app: &AppRef, token: &RestartToken) -> Result<AppStatus> {
         let (set, _, revisions) = self.existing(app).await?;
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), &app.namespace);
-        let now = jiff::Timestamp::now().to_string();
         // Its own field manager: were it `wooo`'s, the next apply (which does not carry the annotation) would
         // remove it again and roll the pods a second time.
         let params = PatchParams::apply(&format!("{}-restart", self.options.field_manager)).force();
         let mut restarted = Vec::new();
         for d in self.deployments(&set).await? {
+            if restarted_for(&d) == Some(token.as_str()) {
+                restarted.push(d);
+                continue;
+            }
             let name = d.metadata.name.clone().unwrap_or_default();
             let body = json!({
                 "apiVersion": "apps/v1",
                 "kind": "Deployment",
                 "metadata": {"name": name, "namespace": app.namespace},
-                "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT_ANNOTATION: now}}}},
+                "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT_ANNOTATION: token.as_str()}}}},
             });
             restarted.push(api.patch(&name, &params, &Patch::Apply(&body)).await.map_err(classify)?);
         }
@@ -468,7 +481,8 @@ impl Deployer for KubeDeployer {
     async fn rollback(&self, app: &AppRef, revision: Option<u64>) -> Result<AppStatus> {
         let (_, _, revisions) = self.existing(app).await?;
         let target = rollback_target(app, &revisions, revision)?;
-        self.apply_spec(&target.spec, &format!("rollback to {}", target.number), true, &Progress::none()).await
+        // Recorded unless the spec in force is the target already: a repeat after a lost answer records nothing.
+        self.apply_spec(&target.spec, &format!("rollback to {}", target.number), &Progress::none()).await
     }
 
     async fn history(&self, app: &AppRef) -> Result<Vec<Revision>> {

@@ -603,7 +603,7 @@ async fn a_missing_custom_resource_kind_stops_the_apply_before_any_write() {
     ));
     let progress = Progress::none();
     let op = OperationGuard::start(&progress, "app.apply", "test");
-    let err = d.apply_desired(&app, &set, &desired, "apply", false, &op).await.unwrap_err();
+    let err = d.apply_desired(&app, &set, &desired, "apply", &op).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
     let text = err.to_string();
     assert!(text.contains("ServiceMonitor") && text.contains("monitoring.coreos.com"), "{text}");

@@ -106,6 +106,9 @@ impl RevisionStore {
     /// Records `spec` as the revision after the newest of `existing` (which [`RevisionStore::list`] returned),
     /// then deletes the oldest records beyond `limit` (at least 1).
     ///
+    /// Whether to record at all is the caller's: the [`Deployer`](wooo_core::Deployer) rules record a spec only
+    /// when it differs from the newest revision's.
+    ///
     /// # Errors
     /// [`Error::AlreadyExists`] when another writer recorded the same number first; API errors, classified.
     pub async fn record(
@@ -120,12 +123,25 @@ impl RevisionStore {
         let revision = Revision { number, applied_at: Timestamp::now(), spec: spec.clone(), cause: cause.to_string() };
         let params = PostParams { field_manager: Some(field_manager.to_string()), ..PostParams::default() };
         self.api.create(&params, &to_secret(&self.app, &revision)?).await.map_err(classify)?;
+        self.prune(existing, 1, limit).await?;
+        Ok(revision)
+    }
+
+    /// Deletes the oldest of `existing` (oldest first) so that, with `added` records written after them, at
+    /// most `limit` (at least 1) are kept.
+    ///
+    /// Called after every apply, not only after a record: a record whose answer was lost is found on the next
+    /// call, which records nothing but still owes the pruning.
+    ///
+    /// # Errors
+    /// API errors, classified.
+    pub async fn prune(&self, existing: &[Revision], added: usize, limit: u32) -> Result<()> {
         let keep = usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
-        let total = existing.len() + 1;
+        let total = existing.len() + added;
         for old in existing.iter().take(total.saturating_sub(keep)) {
             self.delete_one(old.number).await?;
         }
-        Ok(revision)
+        Ok(())
     }
 
     /// Deletes every record.
@@ -148,17 +164,13 @@ impl RevisionStore {
     }
 }
 
-/// The revision [`Deployer::rollback`](wooo_core::Deployer::rollback) goes back to: `number` when given, else
-/// the one before the newest.
+/// The revision [`Deployer::rollback`](wooo_core::Deployer::rollback) goes back to
+/// ([`wooo_core::rollback_target`]): `number` when given, else the one before the newest.
 ///
 /// # Errors
 /// [`Error::NotFound`] naming the missing revision.
 pub fn rollback_target<'a>(app: &AppRef, revisions: &'a [Revision], number: Option<u64>) -> Result<&'a Revision> {
-    let found = match number {
-        Some(n) => revisions.iter().find(|r| r.number == n),
-        None => revisions.len().checked_sub(2).and_then(|i| revisions.get(i)),
-    };
-    found.ok_or_else(|| {
+    wooo_core::rollback_target(revisions, number).ok_or_else(|| {
         let what = number.map_or_else(|| "an earlier revision".to_string(), |n| format!("revision {n}"));
         Error::not_found(PROVIDER, format!("{what} of app {app}"))
     })
