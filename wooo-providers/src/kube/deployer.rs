@@ -39,12 +39,12 @@ const WATCH_TIMEOUT_SECS: u32 = 290;
 /// How [`Deployer::wait`] follows an app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WaitStrategy {
-    /// One LIST, then a watch on the app's Deployments (relisting when the watch expires): reacts at once,
-    /// with one open request instead of repeated polls.
+    /// One LIST, then a watch on the app's Deployments, resumed, relisted and backed off as kube-runtime's
+    /// watcher does: reacts at once, with one open request instead of repeated polls.
     #[default]
     Watch,
     /// Repeated LISTs at the [`WaitOptions`] intervals, for API servers or proxies without watch support
-    /// (including in-memory test servers).
+    /// (`Watch` copes with them too, by relisting after each refused watch, but spends a request on each).
     Poll,
 }
 

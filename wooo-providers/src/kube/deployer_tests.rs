@@ -28,8 +28,8 @@ pub(crate) use crate::kube::testing::{
 
 // ----- helpers -----
 
-/// The deployer as the tests run it on the fake: polling (the fake has no watch) and local diffs (the fake
-/// ignores `dryRun` and would apply for real).
+/// The deployer as most tests run it on the fake: polling (each test reads statuses it wrote itself; the watch
+/// has tests of its own) and local diffs (the fake ignores `dryRun` and would apply for real).
 pub(crate) fn deployer(client: kube::Client) -> KubeDeployer {
     KubeDeployer::new(client).with_options(KubeDeployerOptions {
         wait: WaitStrategy::Poll,
