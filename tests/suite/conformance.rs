@@ -148,7 +148,7 @@ mod breaking {
         });
         mock.expect_apply().returning(|_, _| Err(Error::invalid_spec("image", "empty")));
         mock.expect_status().returning(|app| Err(Error::not_found("mock", format!("app {app}"))));
-        mock.expect_render().returning(|app| wooo_core::render::app(app));
+        mock.expect_render().returning(wooo_core::render::app);
         // Claims no diff capability, yet diffs.
         mock.expect_diff().returning(|app| Ok(AppDiff { app: app.app_ref(), changes: Vec::new() }));
         conformance::deployer_round_trip(&mock, &conformance::sample_app_spec("shop", "web"), &wait()).await;

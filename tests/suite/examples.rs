@@ -23,7 +23,7 @@ async fn the_deploy_example_rolls_an_app_out_and_is_idempotent() {
     // The example waits with the default strategy, a watch. The Deployment controller starts only once that
     // watch is open, so the rollout can only be seen finishing through it, whatever the machine's speed.
     let rollout = {
-        let (client, app, wait, progress) = (client.clone(), app.clone(), wait.clone(), progress.clone());
+        let (client, app, wait, progress) = (client.clone(), app.clone(), wait, progress.clone());
         tokio::spawn(async move { deploy(client, &app, None, false, &wait, &progress).await })
     };
     let is_watch = |s: &wooo_providers::kube::testing::Seen| {

@@ -957,7 +957,7 @@ async fn wait_follows_the_fakes_watch_and_the_controllers_conditions() {
         tokio::spawn(async move { d.wait(&r, &quick_wait(), &progress).await })
     };
     // The controller starts only once the wait is watching, so Current can only arrive through the watch.
-    while !log.lock().unwrap().iter().any(|s| is_watch(s)) {
+    while !log.lock().unwrap().iter().any(is_watch) {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let controller = spawn_controller(client.clone());

@@ -142,8 +142,9 @@ fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
 }
 
 /// A client whose requests go through a `tower_test` mock: each is logged, then answered by `intercept` when
-/// it returns a response, from `inner`'s state when it is a watch (see [`serve_watch`]), by the Namespace store
-/// when it is a Namespace request, else passed on to `inner`.
+/// it returns a response, from `inner`'s state when it is a watch (each watch answers, in version order, the
+/// objects written after its `resourceVersion` as `MODIFIED` events as soon as there are any, then closes; no
+/// deletions), by the Namespace store when it is a Namespace request, else passed on to `inner`.
 pub fn recording(inner: kube::Client, intercept: Intercept) -> (kube::Client, Log) {
     use http_body_util::BodyExt;
     let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
