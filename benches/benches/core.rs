@@ -3,7 +3,9 @@
 //! - `spec`: parsing a cluster spec from YAML (baseline) vs validating the parsed spec vs planning it.
 //! - `sim`: a bare `Mutex<BTreeMap>` insert + read (baseline: the floor of any in-memory store) vs the
 //!   simulator's `Provisioner::get` and `Deployer::status`, vs a full app apply (validate, render, diff, store).
-//! - `retry`: a direct simulator call (baseline) vs the same call through the retry decorator.
+//! - `retry`: a direct simulator `get` (baseline) vs the same call through the retry decorator without faults,
+//!   and with every 4th simulator call throttled by the fault injector (so a third of the `get`s retry once);
+//!   on a paused clock, so the retries' work is measured rather than their backoff.
 #![allow(missing_docs)]
 
 use std::collections::BTreeMap;
@@ -66,14 +68,46 @@ fn sim(c: &mut Criterion) {
     g.finish();
 }
 
+/// A single-threaded runtime on a paused clock: a retry's backoff (the 10 ms the simulator's throttling asks
+/// for) passes at once, so the group measures the work of retrying, not the configured wait.
+fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().expect("runtime")
+}
+
+/// Every `THROTTLED_EVERY`-th simulator call is throttled in the `retry` group.
+const THROTTLED_EVERY: u32 = 4;
+
 fn retry(c: &mut Criterion) {
-    let rt = runtime();
-    let cloud = SimCloud::builder().build();
-    let direct = cloud.provisioner();
-    let retried = Retrying::new(cloud.provisioner(), RetryConfig::default());
+    let rt = paused_runtime();
+    let ready = |cloud: &SimCloud| {
+        let spec = sample_cluster_spec("bench", CloudKind::Sim, "us-east-1", "m5.large");
+        let wait = WaitOptions::timeout(Duration::from_secs(3600));
+        rt.block_on(cloud.provisioner().ensure(&spec, &wait, &Progress::none())).expect("cluster").id
+    };
+    let config = RetryConfig { seed: Some(7), ..RetryConfig::default() };
+    let quiet = SimCloud::builder().build();
+    let id = ready(&quiet);
+    let direct = quiet.provisioner();
+    let retried = Retrying::new(quiet.provisioner(), config.clone());
+    let throttled_cloud = SimCloud::builder().build();
+    let throttled_id = ready(&throttled_cloud);
+    let throttled = Retrying::new(throttled_cloud.provisioner(), config);
+    throttled_cloud.faults().throttle_every(THROTTLED_EVERY);
+    // The faults are real: a quarter of the raw calls fail, and every call through the decorator succeeds.
+    let before = (throttled_cloud.faults().injected(), throttled_cloud.call_count());
+    for _ in 0..100 {
+        rt.block_on(throttled.get(&throttled_id)).expect("retried through the throttling");
+    }
+    let injected = throttled_cloud.faults().injected() - before.0;
+    let calls = throttled_cloud.call_count() - before.1;
+    assert!(injected >= 25 && calls >= 125, "{injected} throttled of {calls} raw calls for 100 gets");
+
     let mut g = c.benchmark_group("retry");
-    g.bench_function("list_direct (baseline)", |b| b.iter(|| rt.block_on(direct.list())));
-    g.bench_function("list_through_retrying", |b| b.iter(|| rt.block_on(retried.list())));
+    g.bench_function("get_direct (baseline)", |b| b.iter(|| rt.block_on(direct.get(black_box(&id)))));
+    g.bench_function("get_retrying_no_faults", |b| b.iter(|| rt.block_on(retried.get(black_box(&id)))));
+    g.bench_function("get_retrying_1_in_4_throttled", |b| {
+        b.iter(|| rt.block_on(throttled.get(black_box(&throttled_id))).expect("retried"))
+    });
     g.finish();
 }
 

@@ -80,3 +80,77 @@ async fn ready_cluster_retrying(p: &Retrying<wooo_core::sim::SimProvisioner>, na
     let spec = conformance::sample_cluster_spec(name, CloudKind::Sim, "us-east-1", "m5.large");
     p.ensure(&spec, &wait(), &Progress::none()).await.expect("cluster").id
 }
+
+// ----- the suite fails implementations that break its rules -----
+
+mod breaking {
+    use wooo_core::model::AppDiff;
+    use wooo_core::testing::{MockCostAnalyzer, MockDeployer, MockMeshConfigurator};
+    use wooo_core::{DeployerCapabilities, MeshCapabilities};
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    #[should_panic(expected = "recommends something")]
+    async fn an_analyzer_declaring_recommendations_must_make_some() {
+        let cloud = SimCloud::builder().build();
+        let id = ready_cluster(&cloud, "no-recs").await;
+        let deployer = cloud.deployer(&id).expect("deployer");
+        deployer
+            .deploy(&conformance::sample_app_spec("shop", "web"), &wait(), &Progress::none())
+            .await
+            .expect("deploy");
+        let end = jiff::Timestamp::from_second(1_780_000_000).expect("timestamp");
+        let window = TimeWindow::last_hours(end, 24);
+        let report = cloud.cost_analyzer().cost(&id, &window).await.expect("report");
+        let caps = cloud.cost_analyzer().capabilities();
+        assert!(!caps.recommendation_kinds.is_empty());
+
+        // The simulator's analyzer in every respect, except that it never recommends anything.
+        let mut mock = MockCostAnalyzer::new();
+        mock.expect_provider().return_const("mock");
+        mock.expect_capabilities().returning(move || caps.clone());
+        mock.expect_cost().returning(move |cluster, w| {
+            if cluster.as_str() != report.cluster.as_str() {
+                Err(Error::not_found("mock", format!("cluster {cluster}")))
+            } else if w.end <= w.start {
+                Err(Error::invalid_spec("window", "empty"))
+            } else {
+                Ok(report.clone())
+            }
+        });
+        mock.expect_recommend().returning(|_, _, _| Ok(Vec::new()));
+        conformance::cost_consistency(&mock, &id, &window).await;
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "is not in the configurator's capabilities")]
+    async fn a_mesh_kind_must_be_claimed() {
+        let mut mock = MockMeshConfigurator::new();
+        mock.expect_provider().return_const("mock");
+        mock.expect_capabilities().returning(|| {
+            let mut caps = MeshCapabilities::default();
+            caps.kinds = vec![MeshKind::Istio];
+            caps
+        });
+        conformance::mesh_idempotent(&mock, &AppRef::new("shop", "web"), MeshKind::Linkerd).await;
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "diff without the diff capability")]
+    async fn a_deployer_without_diff_must_refuse_diffs() {
+        let mut mock = MockDeployer::new();
+        mock.expect_provider().return_const("mock");
+        mock.expect_capabilities().returning(|| {
+            let mut caps = DeployerCapabilities::default();
+            caps.history_limit = 5;
+            caps
+        });
+        mock.expect_apply().returning(|_, _| Err(Error::invalid_spec("image", "empty")));
+        mock.expect_status().returning(|app| Err(Error::not_found("mock", format!("app {app}"))));
+        mock.expect_render().returning(|app| wooo_core::render::app(&wooo_core::validate::app_spec(app)?));
+        // Claims no diff capability, yet diffs.
+        mock.expect_diff().returning(|app| Ok(AppDiff { app: app.app_ref(), changes: Vec::new() }));
+        conformance::deployer_round_trip(&mock, &conformance::sample_app_spec("shop", "web"), &wait()).await;
+    }
+}

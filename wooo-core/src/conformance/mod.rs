@@ -177,12 +177,18 @@ pub async fn provisioner_lifecycle(p: &dyn Provisioner, spec: &ClusterSpec, wait
 
 /// Deployer round trip on a ready cluster: invalid input rejected, apply → Current (revision 1) → idempotent
 /// re-apply → scale → restart → apply a new image (revision 2) → rollback to the previous revision → the same
-/// rollback again records nothing → empty diff → delete → `NotFound`.
+/// rollback again records nothing → empty diff → history capped at `history_limit` → delete → `NotFound`.
+///
+/// The deployer's [`capabilities`](Deployer::capabilities) decide what is checked: without `diff`, `diff` must
+/// be [`ErrorKind::Unsupported`]; without `rollback`, so must `rollback`; `history_limit` is at least 1, and is
+/// filled and checked when it is at most 20.
 ///
 /// `app` must be valid and not deployed yet.
 pub async fn deployer_round_trip(d: &dyn Deployer, app: &AppSpec, wait: &WaitOptions) {
     let progress = Progress::none();
     let app_ref = app.app_ref();
+    let caps = d.capabilities();
+    assert!(caps.history_limit >= 1, "a deployer keeps at least the current revision (history_limit >= 1)");
 
     let mut bad = app.clone();
     bad.image = String::new();
@@ -192,8 +198,13 @@ pub async fn deployer_round_trip(d: &dyn Deployer, app: &AppSpec, wait: &WaitOpt
 
     let objects = expect_ok(d.render(app), "render");
     assert!(objects.iter().any(|o| o.kind() == "Deployment"), "render yields a Deployment");
-    let diff = expect_ok(d.diff(app).await, "diff before apply");
-    assert!(diff.changes.iter().all(|c| c.action == ChangeAction::Create), "a new app's diff only creates");
+    if caps.diff {
+        let diff = expect_ok(d.diff(app).await, "diff before apply");
+        assert!(!diff.changes.is_empty(), "a new app's diff creates its objects");
+        assert!(diff.changes.iter().all(|c| c.action == ChangeAction::Create), "a new app's diff only creates");
+    } else {
+        expect_kind(d.diff(app).await, ErrorKind::Unsupported, "diff without the diff capability");
+    }
 
     let status = expect_ok(d.deploy(app, wait, &progress).await, "deploy");
     assert_eq!(status.health, Health::Current);
@@ -204,7 +215,9 @@ pub async fn deployer_round_trip(d: &dyn Deployer, app: &AppSpec, wait: &WaitOpt
 
     let again = expect_ok(d.apply(app, &progress).await, "re-apply");
     assert_eq!(again.revision, 1, "re-applying the same spec records no revision");
-    assert!(expect_ok(d.diff(app).await, "diff after apply").is_empty(), "nothing to change after apply");
+    if caps.diff {
+        assert!(expect_ok(d.diff(app).await, "diff after apply").is_empty(), "nothing to change after apply");
+    }
 
     let scaled = expect_ok(d.scale(&app_ref, 3).await, "scale");
     assert_eq!(scaled.desired_replicas, 3);
@@ -222,6 +235,11 @@ pub async fn deployer_round_trip(d: &dyn Deployer, app: &AppSpec, wait: &WaitOpt
     assert_eq!(history.len(), before_v2 + 1, "a changed spec records a revision");
     assert_eq!(history.last().map(|r| r.spec.image.as_str()), Some(v2.image.as_str()));
 
+    assert!(history.len() <= caps.history_limit as usize, "history holds at most history_limit revisions");
+    if !caps.rollback {
+        expect_kind(d.rollback(&app_ref, None).await, ErrorKind::Unsupported, "rollback without the capability");
+        return finish_round_trip(d, app, &caps).await;
+    }
     let target = crate::previous_revision(&history).map(|r| r.number).expect("two revisions after v2");
     let rolled = expect_ok(d.rollback(&app_ref, None).await, "rollback");
     assert!(rolled.revision > history.last().map(|r| r.number).unwrap_or(0), "rollback is a new revision");
@@ -237,17 +255,40 @@ pub async fn deployer_round_trip(d: &dyn Deployer, app: &AppSpec, wait: &WaitOpt
     assert_eq!(again.revision, rolled.revision, "a rollback to the spec in force records no revision");
     assert_eq!(expect_ok(d.history(&app_ref).await, "history after the repeat").len(), history.len());
     expect_kind(d.rollback(&app_ref, Some(9_999)).await, ErrorKind::NotFound, "rollback to an unknown revision");
+    finish_round_trip(d, app, &caps).await;
+}
 
+/// Deployers that keep at most this many revisions have their limit filled and checked.
+const CHECKED_HISTORY_LIMIT: u32 = 20;
+
+/// The end of [`deployer_round_trip`]: the history limit holds (filled with applies of new images when the
+/// limit is at most [`CHECKED_HISTORY_LIMIT`]), then delete.
+async fn finish_round_trip(d: &dyn Deployer, app: &AppSpec, caps: &crate::deployer::DeployerCapabilities) {
+    let app_ref = app.app_ref();
+    if caps.history_limit <= CHECKED_HISTORY_LIMIT {
+        let mut last = app.clone();
+        for n in 0..=caps.history_limit {
+            last.image = format!("{}-fill-{n}", app.image);
+            expect_ok(d.apply(&last, &Progress::none()).await, "apply to fill the history");
+        }
+        let history = expect_ok(d.history(&app_ref).await, "history after filling it");
+        assert_eq!(history.len(), caps.history_limit as usize, "history is capped at history_limit");
+        assert_eq!(history.last().map(|r| r.spec.image.as_str()), Some(last.image.as_str()), "the newest is kept");
+    }
     expect_ok(d.delete(&app_ref).await, "delete");
     expect_kind(d.status(&app_ref).await, ErrorKind::NotFound, "status after delete");
     assert!(!expect_ok(d.list().await, "list after delete").contains(&app_ref), "nothing left behind");
 }
 
 /// Mesh policy: invalid weights rejected, apply changes, the same apply changes nothing, get returns what was
-/// applied, a canary step changes only the split, delete removes it.
+/// applied, a canary step changes only the split, each feature the [`capabilities`](MeshConfigurator::capabilities)
+/// claim (header match, tracing, mTLS) round-trips and each one they do not is [`ErrorKind::Unsupported`],
+/// delete removes it.
 ///
-/// `app` must be deployed on the configurator's cluster; `kind` must be in its capabilities.
+/// `app` must be deployed on the configurator's cluster; `kind` must be in its capabilities (checked).
 pub async fn mesh_idempotent(m: &dyn MeshConfigurator, app: &AppRef, kind: MeshKind) {
+    let caps = m.capabilities();
+    assert!(caps.kinds.contains(&kind), "{kind:?} is not in the configurator's capabilities {:?}", caps.kinds);
     let mut bad = TrafficSplit::canary("stable", "canary", 10);
     bad.backends[0].weight = 80;
     let err = expect_kind(
@@ -272,8 +313,39 @@ pub async fn mesh_idempotent(m: &dyn MeshConfigurator, app: &AppRef, kind: MeshK
     assert_eq!(now.traffic.as_ref().and_then(|t| t.weight_of("canary")), Some(50));
     assert_eq!(now.mtls, policy.mtls, "a canary step changes only the split");
 
+    // The features the capabilities claim round-trip; a feature not claimed is refused, not dropped.
+    let full = sample_mesh_policy(app, kind);
+    let mut features: Vec<(bool, &str, MeshPolicy)> = Vec::new();
+    let mut only_header = policy.clone();
+    only_header.traffic = full.traffic.clone();
+    features.push((caps.header_match, "header_match", only_header));
+    let mut only_tracing = policy.clone();
+    only_tracing.tracing = full.tracing.clone();
+    features.push((caps.tracing, "tracing", only_tracing));
+    let mut only_mtls = policy.clone();
+    only_mtls.mtls = other_mtls(policy.mtls);
+    features.push((caps.mtls, "mtls", only_mtls));
+    for (claimed, name, with_feature) in features {
+        if claimed {
+            expect_ok(m.apply(&with_feature).await, &format!("apply with {name}"));
+            assert_eq!(expect_ok(m.get(app).await, "get"), with_feature, "{name} round-trips");
+        } else {
+            expect_kind(m.apply(&with_feature).await, ErrorKind::Unsupported, &format!("{name} not claimed"));
+        }
+    }
+    if caps.header_match && caps.tracing {
+        expect_ok(m.apply(&full).await, "apply the full sample policy");
+        assert_eq!(expect_ok(m.get(app).await, "get"), full, "the full sample policy round-trips");
+    }
+
     expect_ok(m.delete(app).await, "delete");
     expect_kind(m.get(app).await, ErrorKind::NotFound, "get after delete");
+}
+
+/// An mTLS mode other than `mode`.
+fn other_mtls(mode: crate::model::MtlsMode) -> crate::model::MtlsMode {
+    use crate::model::MtlsMode;
+    if mode == MtlsMode::Strict { MtlsMode::Permissive } else { MtlsMode::Strict }
 }
 
 /// Cost report consistency: allocations + idle + shared equal the total exactly, nothing is negative, the
@@ -299,7 +371,29 @@ pub async fn cost_consistency(c: &dyn CostAnalyzer, cluster: &ClusterId, window:
         "cost of an unknown cluster",
     );
 
+    let caps = c.capabilities();
+    if caps.allocation {
+        assert!(!report.allocations.is_empty(), "an analyzer with allocation allocates the cluster's workloads");
+    }
     let recs = expect_ok(c.recommend(cluster, window, &RecommendOptions::default()).await, "recommend");
+    if !caps.recommendation_kinds.is_empty() {
+        assert!(!recs.is_empty(), "an analyzer declaring {:?} recommends something", caps.recommendation_kinds);
+    }
+    for r in &recs {
+        assert!(
+            caps.recommendation_kinds.contains(&r.action.kind()),
+            "recommendation kind {} is declared in the capabilities {:?}",
+            r.action.kind(),
+            caps.recommendation_kinds
+        );
+    }
+    for kind in &caps.recommendation_kinds {
+        let only = RecommendOptions { kinds: vec![*kind], ..RecommendOptions::default() };
+        let filtered = expect_ok(c.recommend(cluster, window, &only).await, "recommend one kind");
+        assert!(filtered.iter().all(|r| r.action.kind() == *kind), "kinds: [{kind}] returns only {kind}");
+        let expected = recs.iter().filter(|r| r.action.kind() == *kind).count();
+        assert_eq!(filtered.len(), expected, "kinds: [{kind}] returns every {kind} recommendation");
+    }
     for pair in recs.windows(2) {
         assert!(
             pair[0].estimated_monthly_savings >= pair[1].estimated_monthly_savings,

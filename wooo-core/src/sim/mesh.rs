@@ -6,13 +6,15 @@ use super::state::State;
 use super::{PROVIDER, SimCloud};
 use crate::error::{Error, Result};
 use crate::mesh::{MeshCapabilities, MeshConfigurator};
-use crate::model::{AppRef, ClusterId, MeshKind, MeshPolicy, MeshStatus, MtlsMode, TrafficSplit};
-use crate::validate;
+use crate::model::{AppRef, AppSpec, ClusterId, MeshKind, MeshPolicy, MeshStatus, TrafficSplit};
+use crate::validate::{self, ValidMeshPolicy};
+use crate::render;
 
 /// The simulated [`MeshConfigurator`], bound to one cluster. Get one from [`SimCloud::mesh`].
 ///
-/// Policies are validated with [`crate::validate::mesh_policy`] and stored; [`MeshStatus::objects`] names
-/// what the real configurator would write. No mesh runs, so no traffic is routed. An app must be deployed on
+/// Policies are validated with [`crate::validate::mesh_policy`], rendered with [`crate::render::mesh`] against
+/// the deployed app's spec, and stored; [`MeshStatus::objects`] names the rendered objects, what the real
+/// configurator writes. No mesh runs, so no traffic is routed. An app must be deployed on
 /// the cluster before it gets a policy, and deleting the app deletes its policy.
 #[derive(Debug, Clone)]
 pub struct SimMesh {
@@ -20,22 +22,10 @@ pub struct SimMesh {
     cluster: ClusterId,
 }
 
-/// The objects (`Kind/name`) the real configurator writes for a policy.
-fn objects(policy: &MeshPolicy) -> Vec<String> {
-    let app = &policy.app.name;
-    match policy.kind {
-        MeshKind::Istio => {
-            let mut out = vec![format!("VirtualService/{app}"), format!("DestinationRule/{app}")];
-            if policy.mtls != MtlsMode::Inherit {
-                out.push(format!("PeerAuthentication/{app}"));
-            }
-            if policy.tracing.is_some() {
-                out.push(format!("Telemetry/{app}"));
-            }
-            out
-        }
-        MeshKind::GatewayApi | MeshKind::Linkerd => vec![format!("HTTPRoute/{app}")],
-    }
+/// The objects (`Kind/name`) the real configurator writes for `policy` on the app deployed with `app`: what
+/// the renderer ([`crate::render::mesh`]) produces, so the simulator cannot drift from it.
+fn objects(policy: &ValidMeshPolicy, app: &AppSpec) -> Result<Vec<String>> {
+    Ok(render::mesh(policy, &validate::app_spec(app)?)?.iter().map(|o| o.key()).collect())
 }
 
 fn no_policy(app: &AppRef, cluster: &ClusterId) -> Error {
@@ -44,14 +34,16 @@ fn no_policy(app: &AppRef, cluster: &ClusterId) -> Error {
 
 /// Stores a validated policy on an available cluster where the app is deployed.
 fn store(st: &mut State, id: &ClusterId, policy: MeshPolicy) -> Result<MeshStatus> {
-    validate::mesh_policy(&policy)?;
+    let valid = validate::mesh_policy(&policy)?;
     let cluster = st.available_cluster_mut(id)?;
-    if !cluster.apps.contains_key(&policy.app) {
+    let Some(app) = cluster.apps.get(&policy.app) else {
         return Err(Error::not_found(PROVIDER, format!("app {} on cluster {id}", policy.app)));
-    }
+    };
+    // Rendered before storing: a policy the renderer refuses is refused here too, and nothing changes.
+    let objects = objects(&valid, &app.spec)?;
     let changed = cluster.mesh.get(&policy.app) != Some(&policy);
     cluster.mesh.insert(policy.app.clone(), policy.clone());
-    Ok(MeshStatus { objects: objects(&policy), policy, changed })
+    Ok(MeshStatus { objects, policy, changed })
 }
 
 impl SimMesh {
@@ -117,7 +109,7 @@ impl MeshConfigurator for SimMesh {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::model::{TracingSpec, WeightedBackend};
+    use crate::model::{MtlsMode, TracingSpec, WeightedBackend};
     use crate::progress::Progress;
     use crate::{Deployer, ErrorKind};
 
@@ -154,13 +146,34 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn gateway_api_and_linkerd_write_an_http_route() {
+    async fn gateway_api_and_linkerd_write_version_services_and_an_http_route() {
         let (_cloud, mesh, app) = setup().await;
         for kind in [MeshKind::GatewayApi, MeshKind::Linkerd] {
             let status = mesh.apply(&MeshPolicy::split(app.clone(), kind, TrafficSplit::canary("v1", "v2", 50))).await;
-            assert_eq!(status.unwrap().objects, vec!["HTTPRoute/web"]);
+            assert_eq!(status.unwrap().objects, vec!["Service/web-v1", "Service/web-v2", "HTTPRoute/web"], "{kind:?}");
         }
         assert_eq!(mesh.capabilities().kinds.len(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn objects_are_the_renderers_for_every_kind_and_policy() {
+        let (_cloud, mesh, app) = setup().await;
+        let spec = web_app("shop", "web");
+        assert_eq!(spec.app_ref(), app);
+        for kind in [MeshKind::Istio, MeshKind::GatewayApi, MeshKind::Linkerd] {
+            let mut policies = vec![MeshPolicy::split(app.clone(), kind, TrafficSplit::canary("v1", "v2", 10))];
+            let mut traced = policies[0].clone();
+            traced.tracing = Some(TracingSpec { sampling_percent: 10.0, provider: "otel".into() });
+            policies.push(traced);
+            let mut inherit = policies[0].clone();
+            inherit.mtls = MtlsMode::Inherit;
+            policies.push(inherit);
+            for policy in policies {
+                let rendered: Vec<String> = render::mesh(&validate::mesh_policy(&policy).unwrap(), &validate::app_spec(&spec).unwrap()).unwrap().iter().map(|o| o.key()).collect();
+                assert!(!rendered.is_empty());
+                assert_eq!(mesh.apply(&policy).await.unwrap().objects, rendered, "{kind:?} {policy:?}");
+            }
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -18,7 +18,7 @@ use wooo_core::render::Object;
 use wooo_core::{Deployer, DeployerCapabilities, Error, Look, RestartToken, Result, WaitOptions};
 
 use super::apply::{Desired, Resolver, changed_paths, missing_paths, owned_by};
-use super::error::{PROVIDER, classify};
+use super::error::{PROVIDER, classify, with_context};
 use super::health::{app_health, replica_counts};
 use super::inventory::{
     APPLYSET_OF_LABEL, ApplySet, GroupKind, ID_LABEL, PARENT_PREFIX, Parent, TOOLING, TOOLING_ANNOTATION,
@@ -43,12 +43,12 @@ const WATCH_TIMEOUT_SECS: u32 = 290;
 /// How [`Deployer::wait`] follows an app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WaitStrategy {
-    /// One LIST, then a watch on the app's Deployments (relisting when the watch expires): reacts at once,
-    /// with one open request instead of repeated polls.
+    /// One LIST, then a watch on the app's Deployments, resumed, relisted and backed off as kube-runtime's
+    /// watcher does: reacts at once, with one open request instead of repeated polls.
     #[default]
     Watch,
     /// Repeated LISTs at the [`WaitOptions`] intervals, for API servers or proxies without watch support
-    /// (including in-memory test servers).
+    /// (`Watch` copes with them too, by relisting after each refused watch, but spends a request on each).
     Poll,
 }
 
@@ -325,8 +325,13 @@ impl KubeDeployer {
         .await
     }
 
-    /// LIST, then watch from the list's resourceVersion, applying each event to the app's Deployments until
-    /// they settle. An expired watch (410) or one the server closed is followed by a fresh LIST.
+    /// Follows the app's Deployments the way kube-runtime's watcher does: LIST, then watch from the list's
+    /// resourceVersion, applying each event, until they settle. A watch the server ends is resumed from the
+    /// last version seen; a 410 Gone lists again at once; a refused or broken watch (an error, an answer that
+    /// is not a watch event, a server that serves no watch) lists again after a backoff that grows from
+    /// `wait.interval` to `wait.max_interval`, so a server without watches is still followed, by relisting.
+    /// Errors no retry can fix (permission, authentication, an unserved resource) end the wait at once, naming
+    /// what was watched.
     async fn watch_until_settled(
         &self,
         set: &ApplySet,
@@ -336,6 +341,7 @@ impl KubeDeployer {
     ) -> Result<AppStatus> {
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), &set.app.namespace);
         let selector = set.member_selector();
+        let watched = format!("watching the Deployments of app {}", set.app);
         let check = |deployments: &BTreeMap<String, Deployment>| {
             let list: Vec<Deployment> = deployments.values().cloned().collect();
             let status = app_status(&set.app, revision, &list);
@@ -344,42 +350,124 @@ impl KubeDeployer {
             }
             settled(&set.app, status)
         };
+        let fail = |e: kube::Error| with_context(classify(e), &watched);
+        let mut current: BTreeMap<String, Deployment> = BTreeMap::new();
+        let mut version = String::new();
+        let mut backoff = wait.interval;
+        let mut next = Next::List;
         loop {
-            let list = api.list(&ListParams::default().labels(&selector)).await.map_err(classify)?;
-            let version = list.metadata.resource_version.clone().unwrap_or_default();
-            let mut current: BTreeMap<String, Deployment> =
-                list.items.into_iter().map(|d| (d.metadata.name.clone().unwrap_or_default(), d)).collect();
-            if let Some(done) = check(&current) {
-                return done;
+            match next {
+                Next::Fail => unreachable!("a failure returns at once"),
+                Next::Backoff => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = wait.next_interval(backoff);
+                    next = Next::List;
+                    continue;
+                }
+                Next::List => match api.list(&ListParams::default().labels(&selector)).await {
+                    Ok(list) => {
+                        version = list.metadata.resource_version.clone().unwrap_or_default();
+                        current = list.items.into_iter().map(|d| (name_of(&d), d)).collect();
+                        if let Some(done) = check(&current) {
+                            return done;
+                        }
+                    }
+                    Err(e) => match after_error(&e) {
+                        Next::Fail => return Err(fail(e)),
+                        step => {
+                            tracing::debug!(error = %e, "{watched}: list failed");
+                            next = step;
+                            continue;
+                        }
+                    },
+                },
+                Next::Watch => {}
             }
             let params = WatchParams::default().labels(&selector).timeout(WATCH_TIMEOUT_SECS);
-            let mut events = api.watch(&params, &version).await.map_err(classify)?.boxed();
+            let mut events = match api.watch(&params, &version).await {
+                Ok(events) => events.boxed(),
+                Err(e) => match after_error(&e) {
+                    Next::Fail => return Err(fail(e)),
+                    step => {
+                        tracing::debug!(error = %e, "{watched}: watch refused");
+                        next = step;
+                        continue;
+                    }
+                },
+            };
+            // A watch the server closes normally resumes from the last version seen; one closed before any
+            // event (a server that answers watches with nothing) is treated as broken, so it cannot spin.
+            next = Next::Backoff;
             while let Some(event) = events.next().await {
-                match event {
+                let error = match event {
                     Ok(WatchEvent::Added(d) | WatchEvent::Modified(d)) => {
-                        current.insert(d.metadata.name.clone().unwrap_or_default(), d);
+                        version = d.metadata.resource_version.clone().unwrap_or(version);
+                        current.insert(name_of(&d), d);
+                        None
                     }
                     Ok(WatchEvent::Deleted(d)) => {
-                        current.remove(d.metadata.name.as_deref().unwrap_or_default());
+                        version = d.metadata.resource_version.clone().unwrap_or(version);
+                        current.remove(&name_of(&d));
+                        None
                     }
-                    Ok(WatchEvent::Bookmark(_)) => continue,
-                    Ok(WatchEvent::Error(status)) if status.code == 410 => break,
-                    Ok(WatchEvent::Error(status)) => return Err(classify(kube::Error::Api(status))),
-                    Err(e) => {
-                        let err = classify(e);
-                        if !err.is_retryable() {
-                            return Err(err);
-                        }
-                        // A dropped connection: look again after a pause.
-                        tokio::time::sleep(wait.interval).await;
-                        break;
+                    Ok(WatchEvent::Bookmark(b)) => {
+                        version = b.metadata.resource_version;
+                        continue;
                     }
+                    Ok(WatchEvent::Error(status)) => Some(kube::Error::Api(status)),
+                    Err(e) => Some(e),
+                };
+                if let Some(e) = error {
+                    next = after_error(&e);
+                    if next == Next::Fail {
+                        return Err(fail(e));
+                    }
+                    tracing::debug!(error = %e, "{watched}: watch broken");
+                    break;
                 }
+                backoff = wait.interval;
+                next = Next::Watch;
                 if let Some(done) = check(&current) {
                     return done;
                 }
             }
         }
+    }
+}
+
+fn name_of(d: &Deployment) -> String {
+    d.metadata.name.clone().unwrap_or_default()
+}
+
+/// The watch loop's next move (the moves of kube-runtime's watcher).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// List again, at once: the first step, or after a 410 Gone (the version is too old to resume from).
+    List,
+    /// Watch again from the last version seen: the server ended the watch (its timeout, a proxy's).
+    Watch,
+    /// Wait, then list again: the watch or list failed in a way a retry may fix.
+    Backoff,
+    /// Give up: no retry fixes it.
+    Fail,
+}
+
+/// The move after a failed list, a refused watch or an error in a watch stream.
+///
+/// A 410 Gone lists again at once. A status code 0 is no answer of the API server at all but kube-rs' reading
+/// of a line that is not a watch event (a server or proxy that does not serve watches), so it backs off and
+/// lists again, as do unreadable lines, dropped connections and the retryable statuses (429, 5xx). Statuses a
+/// retry does not change (401, 403, 404, other 4xx) and authentication failures give up.
+pub(crate) fn after_error(e: &kube::Error) -> Next {
+    match e {
+        kube::Error::Api(status) if status.code == 410 => Next::List,
+        kube::Error::Api(status) if status.code == 0 => Next::Backoff,
+        kube::Error::Api(status) if (400..500).contains(&status.code) && ![408, 429].contains(&status.code) => {
+            Next::Fail
+        }
+        kube::Error::Api(_) => Next::Backoff,
+        kube::Error::Auth(_) | kube::Error::Discovery(_) => Next::Fail,
+        _ => Next::Backoff,
     }
 }
 

@@ -1,6 +1,7 @@
 //! `KubeDeployer` against its peers: kube-fake-client (an in-memory API server with server-side apply, managed
-//! fields, resource versions, label selectors and status subresources) for state, and `tower_test` mocks for
-//! request shapes and for watches, which kube-fake-client does not serve (a `watch=true` GET gets a plain list).
+//! fields, resource versions, label selectors and status subresources) behind `kube::testing`'s recording client
+//! (which adds the watches kube-fake-client does not serve) for state, and `tower_test` mocks for request shapes
+//! and for scripted watches: expired, refused, broken and closed ones.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,8 +28,8 @@ pub(crate) use crate::kube::testing::{
 
 // ----- helpers -----
 
-/// The deployer as the tests run it on the fake: polling (the fake has no watch) and local diffs (the fake
-/// ignores `dryRun` and would apply for real).
+/// The deployer as most tests run it on the fake: polling (each test reads statuses it wrote itself; the watch
+/// has tests of its own) and local diffs (the fake ignores `dryRun` and would apply for real).
 pub(crate) fn deployer(client: kube::Client) -> KubeDeployer {
     KubeDeployer::new(client).with_options(KubeDeployerOptions {
         wait: WaitStrategy::Poll,
@@ -103,6 +104,15 @@ async fn versions(client: &kube::Client) -> Vec<(String, String)> {
     all.push(("Namespace/shop".into(), ns.metadata.resource_version.unwrap()));
     all.sort();
     all
+}
+
+/// The conditions the Deployment controller sets once a rollout is complete: `Progressing=True` with reason
+/// `NewReplicaSetAvailable`, and `Available=True`.
+fn rolled_out() -> serde_json::Value {
+    json!([
+        {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
+        {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+    ])
 }
 
 /// Writes a Deployment's status as its controller would.
@@ -440,7 +450,7 @@ async fn status_follows_the_deployment_controller() {
     let generation = deployment(&client, "web").await.metadata.generation.unwrap();
 
     let status = d.status(&r).await.unwrap();
-    assert!(matches!(&status.health, Health::InProgress { message } if message.contains("not yet observed")));
+    assert_eq!(status.health, Health::InProgress { message: "Deployment/web: Replicas: 0/2".into() });
 
     write_status(
         &client,
@@ -450,12 +460,10 @@ async fn status_follows_the_deployment_controller() {
     )
     .await;
     let status = d.status(&r).await.unwrap();
-    assert!(
-        matches!(&status.health, Health::InProgress { message } if message.contains("updated replicas: 1/2")),
-        "{status:?}"
-    );
+    assert_eq!(status.health, Health::InProgress { message: "Deployment/web: Updated: 1/2".into() });
     assert_eq!((status.updated_replicas, status.ready_replicas, status.available_replicas), (1, 1, 1));
 
+    // Every count complete, but the controller has not said the new ReplicaSet is available: not Current.
     write_status(
         &client,
         "web",
@@ -463,6 +471,12 @@ async fn status_follows_the_deployment_controller() {
         "readyReplicas": 2, "availableReplicas": 2}),
     )
     .await;
+    let status = d.status(&r).await.unwrap();
+    assert_eq!(status.health, Health::InProgress { message: "Deployment/web: ReplicaSet not Available".into() });
+    write_status(&client, "web", json!({"conditions": [rolled_out()[0].clone()]})).await;
+    let status = d.status(&r).await.unwrap();
+    assert_eq!(status.health, Health::InProgress { message: "Deployment/web: Deployment not Available".into() });
+    write_status(&client, "web", json!({"conditions": rolled_out()})).await;
     let status = d.status(&r).await.unwrap();
     assert_eq!(status.health, Health::Current);
     assert_eq!(d.wait(&r, &quick_wait(), &Progress::none()).await.unwrap(), status);
@@ -489,7 +503,7 @@ async fn django_is_current_only_when_both_deployments_are() {
     d.apply(&app, &Progress::none()).await.unwrap();
     let done = |g: i64| {
         json!({"observedGeneration": g, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 2,
-        "availableReplicas": 2})
+        "availableReplicas": 2, "conditions": rolled_out()})
     };
     let web_gen = deployment(&client, "web").await.metadata.generation.unwrap();
     write_status(&client, "web", done(web_gen)).await;
@@ -505,7 +519,8 @@ async fn django_is_current_only_when_both_deployments_are() {
         &client,
         "web-worker",
         json!({"observedGeneration": worker.metadata.generation, "replicas": worker_replicas,
-        "updatedReplicas": worker_replicas, "readyReplicas": worker_replicas, "availableReplicas": worker_replicas}),
+        "updatedReplicas": worker_replicas, "readyReplicas": worker_replicas, "availableReplicas": worker_replicas,
+        "conditions": rolled_out()}),
     )
     .await;
     assert_eq!(d.status(&app.app_ref()).await.unwrap().health, Health::Current);
@@ -573,10 +588,9 @@ async fn diff_names_created_and_changed_fields() {
     assert_eq!(dep.action, ChangeAction::UpdateInPlace);
     assert!(dep.fields.iter().any(|f| f.ends_with("/containers/0/image")), "{dep:?}");
     assert!(diff.changes.iter().all(|c| c.object != "Service/web"), "unchanged objects are left out");
-    let err = d.diff(&AppSpec { image: String::new(), ..app }).await;
-    if wooo_core::validate::app_spec(&AppSpec { image: String::new(), ..spec() }).is_err() {
-        assert_eq!(err.unwrap_err().kind(), ErrorKind::InvalidSpec);
-    }
+    let err = d.diff(&AppSpec { image: String::new(), ..app }).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidSpec, "an app without an image is refused before any request: {err}");
+    assert_eq!(err.violations()[0].field, "image");
 }
 
 #[tokio::test]
@@ -675,12 +689,21 @@ fn revisions_json() -> serde_json::Value {
         "items": [to_secret(&AppRef::new("shop", "web"), &rev).unwrap()]})
 }
 
+/// The Deployment `web` wanting 2 pods, `ready` of them ready and available, with the conditions the
+/// controller sets on the way (rolled out at 2).
 fn deployment_json(ready: i32) -> serde_json::Value {
+    let conditions = if ready == 2 {
+        rolled_out()
+    } else {
+        json!([{"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated"},
+            {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable"}])
+    };
     json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "web", "namespace": "shop", "generation": 3, "resourceVersion": format!("{}", 10 + ready)},
-        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": {"spec": {"containers": []}}},
+        "spec": {"replicas": 2, "progressDeadlineSeconds": 600, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"spec": {"containers": []}}},
         "status": {"observedGeneration": 3, "replicas": 2, "updatedReplicas": 2, "readyReplicas": ready,
-            "availableReplicas": ready}})
+            "availableReplicas": ready, "conditions": conditions}})
 }
 
 fn deployment_list(ready: i32) -> serde_json::Value {
@@ -748,7 +771,7 @@ async fn wait_follows_a_watch_until_current() {
             waits.push(status);
         }
     }
-    assert_eq!(waits, vec!["Deployment/web: ready replicas: 0/2", "Deployment/web: ready replicas: 1/2"]);
+    assert_eq!(waits, vec!["Deployment/web: Available: 0/2", "Deployment/web: Available: 1/2"]);
 }
 
 #[tokio::test]
@@ -807,6 +830,201 @@ async fn wait_for_an_unknown_app_is_not_found() {
     let (client, _) = scripted(|s| Some(json_response(404, &not_found_status(&s.path))));
     let err = watching(client).wait(&AppRef::new("shop", "web"), &quick_wait(), &Progress::none()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
+}
+
+#[test]
+fn watch_errors_choose_kube_runtimes_moves() {
+    use kube::core::Status;
+    let api = |code: u16| kube::Error::Api(Status::failure("x", "y").with_code(code).boxed());
+    assert_eq!(after_error(&api(410)), Next::List, "a 410 Gone relists at once");
+    assert_eq!(after_error(&api(0)), Next::Backoff, "a line that is no event: the server serves no watch");
+    for code in [429, 408, 500, 503, 504] {
+        assert_eq!(after_error(&api(code)), Next::Backoff, "{code}");
+    }
+    for code in [400, 401, 403, 404, 422] {
+        assert_eq!(after_error(&api(code)), Next::Fail, "{code}");
+    }
+    let unreadable = kube::Error::SerdeError(serde_json::from_str::<u8>("x").unwrap_err());
+    assert_eq!(after_error(&unreadable), Next::Backoff);
+}
+
+/// A script whose Deployment LISTs answer `lists[n]` ready pods on the n-th call (the last one from then on) and
+/// whose watches answer `watch(n)` on the n-th watch; returns the client, the log and the list count.
+fn relisting(
+    lists: &'static [i32],
+    mut watch: impl FnMut(usize) -> Option<Response<Body>> + Send + 'static,
+) -> (kube::Client, Log, Arc<Mutex<usize>>) {
+    let count = Arc::new(Mutex::new(0));
+    let counter = count.clone();
+    let mut watches = 0;
+    let (client, log) = scripted(move |s| {
+        if s.path == "/apis/apps/v1/namespaces/shop/deployments" && !is_watch(s) {
+            let mut n = counter.lock().unwrap();
+            *n += 1;
+            return Some(json_response(200, &deployment_list(lists[(*n - 1).min(lists.len() - 1)])));
+        }
+        if is_watch(s) {
+            watches += 1;
+            return watch(watches);
+        }
+        reads(s, 0)
+    });
+    (client, log, count)
+}
+
+#[tokio::test]
+async fn a_watch_answered_with_a_plain_list_relists_after_a_backoff() {
+    // What kube-fake-client does with `watch=true`: a list, which kube-rs reads as a Status with code 0.
+    let (client, log, lists) = relisting(&[0, 1, 2], |_| Some(json_response(200, &deployment_list(0))));
+    let started = std::time::Instant::now();
+    let status = watching(client).wait(&AppRef::new("shop", "web"), &quick_wait(), &Progress::none()).await.unwrap();
+    assert_eq!(status.health, Health::Current);
+    assert_eq!(*lists.lock().unwrap(), 3, "listed again after each broken watch");
+    assert_eq!(log.lock().unwrap().iter().filter(|s| is_watch(s)).count(), 2);
+    // Two backoffs: 5 ms, then 7.5 ms.
+    assert!(started.elapsed() >= Duration::from_millis(12), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_watch_refused_with_410_relists_at_once() {
+    let gone = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "too old resource version",
+        "reason": "Expired", "code": 410});
+    let (client, log, lists) = relisting(&[0, 2], move |_| Some(json_response(410, &gone)));
+    let status = watching(client).wait(&AppRef::new("shop", "web"), &quick_wait(), &Progress::none()).await.unwrap();
+    assert_eq!(status.health, Health::Current);
+    assert_eq!((*lists.lock().unwrap(), log.lock().unwrap().iter().filter(|s| is_watch(s)).count()), (2, 1));
+}
+
+#[tokio::test]
+async fn a_watch_the_server_closes_resumes_from_the_last_version_seen() {
+    let (client, log, lists) = relisting(&[0], |n| {
+        Some(events(&[json!({"type": "MODIFIED", "object": deployment_json(if n == 1 { 1 } else { 2 })})]))
+    });
+    let status = watching(client).wait(&AppRef::new("shop", "web"), &quick_wait(), &Progress::none()).await.unwrap();
+    assert_eq!(status.health, Health::Current);
+    assert_eq!(*lists.lock().unwrap(), 1, "no relist: the watch resumed");
+    let versions: Vec<String> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| is_watch(s))
+        .map(|s| s.query.split('&').find(|p| p.starts_with("resourceVersion=")).unwrap().to_string())
+        .collect();
+    assert_eq!(versions, vec!["resourceVersion=10", "resourceVersion=11"], "from the list's, then the event's");
+}
+
+#[tokio::test]
+async fn a_forbidden_watch_fails_at_once_naming_what_was_watched() {
+    let denied = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 403, "reason": "Forbidden",
+        "message": "deployments.apps is forbidden: cannot watch"});
+    let (client, _, lists) = relisting(&[0], move |_| Some(json_response(403, &denied)));
+    let err = watching(client).wait(&AppRef::new("shop", "web"), &quick_wait(), &Progress::none()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert_eq!(
+        err.to_string(),
+        "kube: permission denied: watching the Deployments of app shop/web: deployments.apps is forbidden: cannot watch"
+    );
+    assert_eq!(*lists.lock().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_broken_watch_event_stream_relists_and_never_says_http_0() {
+    // One good event, then a line that is neither an event nor a Status.
+    let (client, _, lists) = relisting(&[0, 2], |_| {
+        Some(events(&[json!({"type": "MODIFIED", "object": deployment_json(1)}), json!({"items": []})]))
+    });
+    let (progress, mut rx) = Progress::channel();
+    let status = watching(client).wait(&AppRef::new("shop", "web"), &quick_wait(), &progress).await.unwrap();
+    assert_eq!(status.health, Health::Current);
+    assert_eq!(*lists.lock().unwrap(), 2);
+    while let Ok(event) = rx.try_recv() {
+        assert!(!format!("{event:?}").contains("HTTP 0"), "{event:?}");
+    }
+}
+
+#[tokio::test]
+async fn wait_follows_the_fakes_watch_and_the_controllers_conditions() {
+    let (client, log) = env().await;
+    let d = KubeDeployer::new(client.clone())
+        .with_options(KubeDeployerOptions { diff: DiffStrategy::Local, ..KubeDeployerOptions::default() });
+    assert_eq!(d.options().wait, WaitStrategy::Watch);
+    let app = spec();
+    d.apply(&app, &Progress::none()).await.unwrap();
+    log.lock().unwrap().clear();
+    let (progress, mut rx) = Progress::channel();
+    let waiting = {
+        let (d, r) = (d.clone(), app.app_ref());
+        tokio::spawn(async move { d.wait(&r, &quick_wait(), &progress).await })
+    };
+    // The controller starts only once the wait is watching, so Current can only arrive through the watch.
+    while !log.lock().unwrap().iter().any(is_watch) {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let controller = spawn_controller(client.clone());
+    let status = waiting.await.unwrap().unwrap();
+    controller.abort();
+    assert_eq!((status.health, status.available_replicas), (Health::Current, 2));
+    let seen = log.lock().unwrap().clone();
+    let deployments = |s: &&Seen| s.path == "/apis/apps/v1/namespaces/shop/deployments";
+    assert_eq!(seen.iter().filter(deployments).filter(|s| !is_watch(s)).count(), 1, "one LIST: {seen:#?}");
+    let live = deployment(&client, "web").await;
+    let conditions = live.status.unwrap().conditions.unwrap();
+    assert!(
+        conditions.iter().any(|c| c.type_ == "Progressing" && c.reason.as_deref() == Some("NewReplicaSetAvailable"))
+    );
+    let first = std::iter::from_fn(|| rx.try_recv().ok()).find_map(|e| match e {
+        wooo_core::progress::ProgressEvent::Waiting { status, .. } => Some(status),
+        _ => None,
+    });
+    assert_eq!(first.as_deref(), Some("Deployment/web: Replicas: 0/2"), "what the LIST showed");
+}
+
+// ----- server-side dry-run diffs, at the request level -----
+
+#[tokio::test]
+async fn server_dry_run_diff_sends_dry_run_applies_and_writes_nothing() {
+    // The server's dry-run answers: the live objects, with the Deployment as the new spec would leave it.
+    let would_be: Arc<Mutex<std::collections::BTreeMap<String, serde_json::Value>>> = Arc::default();
+    let answers = would_be.clone();
+    let intercept: Intercept = Box::new(move |s| {
+        (s.method == "PATCH" && s.query.contains("dryRun=All"))
+            .then(|| answers.lock().unwrap().get(&s.path).map(|v| json_response(200, v)))
+            .flatten()
+    });
+    let (client, log) = recording(fake().await, intercept);
+    let app = spec();
+    deployer(client.clone()).apply(&app, &Progress::none()).await.unwrap();
+    let applied: Vec<String> =
+        log.lock().unwrap().iter().filter(|s| s.method == "PATCH").map(|s| s.path.clone()).collect();
+    for path in &applied {
+        let live: serde_json::Value =
+            client.request(http::Request::get(path.as_str()).body(Vec::new()).unwrap()).await.unwrap();
+        would_be.lock().unwrap().insert(path.clone(), live);
+    }
+    let new_image = "registry.example.com/shop/web:2.0.0";
+    would_be.lock().unwrap().get_mut("/apis/apps/v1/namespaces/shop/deployments/web").unwrap()["spec"]["template"]["spec"]
+        ["containers"][0]["image"] = json!(new_image);
+    let before = versions(&client).await;
+    log.lock().unwrap().clear();
+
+    let d = KubeDeployer::new(client.clone());
+    assert_eq!(d.options().diff, DiffStrategy::ServerDryRun);
+    let diff = d.diff(&AppSpec { image: new_image.into(), ..app }).await.unwrap();
+    let changes: Vec<(&str, &[String])> =
+        diff.changes.iter().map(|c| (c.object.as_str(), c.fields.as_slice())).collect();
+    assert_eq!(changes, vec![("Deployment/web", &["/spec/template/spec/containers/0/image".to_string()][..])]);
+
+    let seen = log.lock().unwrap().clone();
+    let patches: Vec<&Seen> = seen.iter().filter(|s| s.method == "PATCH").collect();
+    assert_eq!(patches.len(), d.render(&spec()).unwrap().len(), "one dry-run apply per object: {seen:#?}");
+    for p in patches {
+        for part in ["dryRun=All", "fieldManager=wooo", "force=true"] {
+            assert!(p.query.split('&').any(|q| q == part), "{part} in {p:?}");
+        }
+        assert_eq!(p.content_type, "application/apply-patch+yaml", "{p:?}");
+    }
+    assert!(seen.iter().all(|s| s.method == "GET" || s.query.contains("dryRun=All")), "{seen:#?}");
+    assert_eq!(versions(&client).await, before, "nothing was written");
 }
 
 // ----- the public conformance suite -----

@@ -13,7 +13,8 @@ pub const PROVIDER: &str = "kube";
 /// API statuses map by HTTP code and reason: 404 → `NotFound`; 409 `AlreadyExists` → `AlreadyExists`, other 409
 /// → `Conflict`; 401 → `Unauthenticated`; 403 → `PermissionDenied`; 429 → `Throttled` (with the server's
 /// `retryAfterSeconds`); 500, 502, 503, 504, 408 and 410 (an expired watch) → `Transient`; anything else →
-/// `Provider`. Connection-level failures are `Transient`; authentication plumbing failures are
+/// `Provider`; a status without a code (kube-rs' reading of a watch line that is no event) is `Provider` with a
+/// message saying so, never "HTTP 0". Connection-level failures are `Transient`; authentication plumbing failures are
 /// `Unauthenticated`; a missing API resource in discovery (an absent CRD) is `NotFound`.
 pub fn classify(err: kube::Error) -> Error {
     match &err {
@@ -39,6 +40,14 @@ pub fn classify(err: kube::Error) -> Error {
                     source,
                 },
                 408 | 410 | 500 | 502 | 503 | 504 => Error::Transient { provider: PROVIDER, message, source },
+                // No HTTP status at all: kube-rs read a line of a watch that was neither an event nor a Status.
+                0 => Error::Provider {
+                    provider: PROVIDER,
+                    message: "the API server answered with something that is neither a watch event nor an API \
+                              Status (a server or proxy that does not serve watches?)"
+                        .to_string(),
+                    source,
+                },
                 code => Error::Provider { provider: PROVIDER, message: format!("HTTP {code}: {message}"), source },
             }
         }
@@ -58,6 +67,35 @@ pub fn classify(err: kube::Error) -> Error {
             let message = err.to_string();
             Error::Provider { provider: PROVIDER, message, source: Some(Box::new(err)) }
         }
+    }
+}
+
+/// `err` with `context` (what was being done, e.g. "watching the Deployments of app shop/web") in front of its
+/// message, keeping its kind and source.
+pub(crate) fn with_context(err: Error, context: &str) -> Error {
+    let prefix = |text: String| format!("{context}: {text}");
+    match err {
+        Error::NotFound { provider, resource, source } => {
+            Error::NotFound { provider, resource: prefix(resource), source }
+        }
+        Error::AlreadyExists { provider, resource, source } => {
+            Error::AlreadyExists { provider, resource: prefix(resource), source }
+        }
+        Error::Conflict { provider, message, source } => Error::Conflict { provider, message: prefix(message), source },
+        Error::PermissionDenied { provider, message, source } => {
+            Error::PermissionDenied { provider, message: prefix(message), source }
+        }
+        Error::Unauthenticated { provider, message, source } => {
+            Error::Unauthenticated { provider, message: prefix(message), source }
+        }
+        Error::Throttled { provider, message, retry_after, source } => {
+            Error::Throttled { provider, message: prefix(message), retry_after, source }
+        }
+        Error::Transient { provider, message, source } => {
+            Error::Transient { provider, message: prefix(message), source }
+        }
+        Error::Provider { provider, message, source } => Error::Provider { provider, message: prefix(message), source },
+        other => other,
     }
 }
 
@@ -126,6 +164,28 @@ mod tests {
             Status::failure("gone", "NotFound").with_code(404).with_details(details).boxed(),
         ));
         assert_eq!(missing.to_string(), "kube: deployments \"web\" not found");
+    }
+
+    #[test]
+    fn a_status_without_a_code_is_never_http_0() {
+        // What kube-rs yields for a watch line that is neither an event nor a Status, e.g. a plain list.
+        let garbage: Status = serde_json::from_str(r#"{"kind":"DeploymentList","items":[]}"#).unwrap();
+        assert_eq!(garbage.code, 0);
+        let err = classify(kube::Error::Api(garbage.boxed()));
+        assert_eq!(err.kind(), ErrorKind::Provider);
+        let text = err.to_string();
+        assert!(!text.contains("HTTP 0"), "{text}");
+        assert!(text.contains("neither a watch event nor an API Status"), "{text}");
+    }
+
+    #[test]
+    fn context_names_what_was_being_done_and_keeps_the_kind() {
+        let err = with_context(classify(api(403, "Forbidden")), "watching the Deployments of app shop/web");
+        assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+        assert_eq!(err.to_string(), "kube: permission denied: watching the Deployments of app shop/web: boom");
+        assert!(std::error::Error::source(&err).is_some());
+        let err = with_context(classify(api(404, "NotFound")), "watching x");
+        assert_eq!(err.to_string(), "kube: watching x: boom not found");
     }
 
     #[test]

@@ -1,26 +1,447 @@
-//! kstatus health of Deployments: pure functions over the objects the API server returns.
+//! kstatus health: pure functions over the objects the API server returns.
 //!
-//! The rules follow kstatus (`sigs.k8s.io/cli-utils/pkg/kstatus`), the library `kubectl`, Flux and Config Sync
-//! use to decide when a rollout is done:
+//! [`compute`] is a rule-by-rule port of kstatus (`sigs.k8s.io/cli-utils/pkg/kstatus/status`, `Compute`), the
+//! library `kubectl`, Flux and Config Sync use to decide when a rollout is done. It reads an object as JSON, the
+//! way kstatus reads an `Unstructured`, so every kind goes through one function:
 //!
-//! 1. an object being deleted is InProgress;
-//! 2. `status.observedGeneration < metadata.generation` is InProgress: the controller has not seen the latest
-//!    spec, so every other status field is stale;
-//! 3. condition `Progressing=False` with reason `ProgressDeadlineExceeded` is Failed at once;
-//! 4. fewer updated, ready or available replicas than desired, or more replicas than updated ones (pods of the
-//!    old ReplicaSet still terminating) is InProgress, with a message saying which;
-//! 5. an `Available=False` condition is InProgress;
-//! 6. otherwise Current.
+//! 1. generic rules, for every kind: `metadata.deletionTimestamp` set is Terminating; a
+//!    `status.observedGeneration` present and different from `metadata.generation` is InProgress
+//!    (`LatestGenerationNotObserved`: every other status field is stale); a condition `Reconciling=True` is
+//!    InProgress and `Stalled=True` is Failed, whatever the kind;
+//! 2. the kind's own rules, for the built-in kinds kstatus knows (Deployment, ReplicaSet, StatefulSet,
+//!    DaemonSet, Job, Pod, PersistentVolumeClaim, Service, PodDisruptionBudget, CustomResourceDefinition, and
+//!    the always-ready Secret, ConfigMap and CronJob);
+//! 3. for any other kind (custom resources, HorizontalPodAutoscaler, Ingress, …): a `Ready` condition decides
+//!    (True is Current, False or Unknown InProgress); without one the object is Current.
 //!
-//! The desired count is `spec.replicas` (the API server defaults it to 1). For an app under a
-//! HorizontalPodAutoscaler that is the count the autoscaler last set through the scale subresource, which is
-//! what a rollout has to reach.
+//! A Deployment, the kind wooo waits on, is Current only when the controller has observed its generation,
+//! `spec.replicas` (1 when unset) pods exist and are all updated, available and ready, no old pods are left,
+//! `Available=True`, and — because wooo always sets `progressDeadlineSeconds` — `Progressing=True` with reason
+//! `NewReplicaSetAvailable`, which the Deployment controller sets only once the new ReplicaSet is complete. A
+//! `Progressing` condition with reason `ProgressDeadlineExceeded` is Failed.
+//!
+//! For an app under a HorizontalPodAutoscaler the desired count is the one the autoscaler last set through the
+//! scale subresource, which is what a rollout has to reach.
 
 use k8s_openapi::api::apps::v1::Deployment;
+use serde_json::Value;
 use wooo_core::model::Health;
 
 /// The condition reason the Deployment controller sets when a rollout stalls past `progressDeadlineSeconds`.
 pub const PROGRESS_DEADLINE_EXCEEDED: &str = "ProgressDeadlineExceeded";
+
+/// The `Progressing` reason the Deployment controller sets once the new ReplicaSet is fully rolled out.
+pub const NEW_REPLICA_SET_AVAILABLE: &str = "NewReplicaSetAvailable";
+
+/// How long a Pod may stay unschedulable before kstatus calls it Failed (kstatus' `ScheduleWindow`).
+pub const SCHEDULE_WINDOW: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// kstatus' status of one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Reconciled: the controller has done what the spec asks.
+    Current,
+    /// Still being reconciled.
+    InProgress,
+    /// The controller gave up or cannot make progress (e.g. progress deadline exceeded, job failed).
+    Failed,
+    /// Being deleted.
+    Terminating,
+    /// The status cannot be computed (e.g. a Pod phase kstatus does not know).
+    Unknown,
+}
+
+/// The verdict [`compute`] reaches: a status, kstatus' reason for it (`LessReady`, `JobFailed`, …; empty for
+/// Current) and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The status.
+    pub status: Status,
+    /// kstatus' reason (the reason of the `Reconciling` or `Stalled` condition kstatus would add).
+    pub reason: String,
+    /// What is going on.
+    pub message: String,
+}
+
+impl Verdict {
+    fn new(status: Status, reason: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { status, reason: reason.into(), message: message.into() }
+    }
+
+    fn current(message: impl Into<String>) -> Self {
+        Self::new(Status::Current, "", message)
+    }
+
+    fn in_progress(reason: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(Status::InProgress, reason, message)
+    }
+
+    fn failed(reason: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(Status::Failed, reason, message)
+    }
+
+    /// The verdict as wooo's [`Health`]: Current is Current, Failed is Failed (reason and message), anything
+    /// else is InProgress (its message).
+    pub fn health(&self) -> Health {
+        match self.status {
+            Status::Current => Health::Current,
+            Status::Failed if self.message.is_empty() => Health::Failed { reason: self.reason.clone() },
+            Status::Failed => Health::Failed { reason: format!("{}: {}", self.reason, self.message) },
+            Status::InProgress | Status::Terminating | Status::Unknown => {
+                Health::InProgress { message: self.message.clone() }
+            }
+        }
+    }
+}
+
+/// One entry of `status.conditions`.
+struct Condition<'a> {
+    type_: &'a str,
+    status: &'a str,
+    reason: &'a str,
+    message: &'a str,
+}
+
+fn text<'a>(c: &'a Value, key: &str) -> &'a str {
+    c.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn conditions(object: &Value) -> Vec<Condition<'_>> {
+    object
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .map(|all| {
+            all.iter()
+                .map(|c| Condition {
+                    type_: text(c, "type"),
+                    status: text(c, "status"),
+                    reason: text(c, "reason"),
+                    message: text(c, "message"),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An integer field (`pointer` in JSON-pointer form), `default` when absent or not an integer (kstatus'
+/// `GetIntField`).
+fn int(object: &Value, pointer: &str, default: i64) -> i64 {
+    object.pointer(pointer).and_then(Value::as_i64).unwrap_or(default)
+}
+
+fn string<'a>(object: &'a Value, pointer: &str, default: &'a str) -> &'a str {
+    object.pointer(pointer).and_then(Value::as_str).unwrap_or(default)
+}
+
+fn kind(object: &Value) -> &str {
+    string(object, "/kind", "")
+}
+
+/// The API group of the object's `apiVersion` (empty for the core group).
+fn group(object: &Value) -> &str {
+    string(object, "/apiVersion", "").rsplit_once('/').map_or("", |(g, _)| g)
+}
+
+/// kstatus' status of `object` (any kind, as the API server returns it), now.
+pub fn compute(object: &Value) -> Verdict {
+    compute_at(object, jiff::Timestamp::now())
+}
+
+/// kstatus' status of `object` at `now` (only a Pod's verdict depends on the time: an unschedulable Pod is
+/// InProgress for [`SCHEDULE_WINDOW`] after its creation, Failed after).
+pub fn compute_at(object: &Value, now: jiff::Timestamp) -> Verdict {
+    if let Some(done) = generic(object) {
+        return done;
+    }
+    let specific = match (group(object), kind(object)) {
+        ("", "Service") => Some(service(object)),
+        ("", "Pod") => Some(pod(object, now)),
+        ("", "Secret" | "ConfigMap") | ("batch", "CronJob") => Some(Verdict::current("Resource is always ready")),
+        ("", "PersistentVolumeClaim") => Some(pvc(object)),
+        ("apps", "StatefulSet") => Some(stateful_set(object)),
+        ("apps" | "extensions", "DaemonSet") => Some(daemon_set(object)),
+        ("apps" | "extensions", "Deployment") => Some(deployment(object)),
+        ("apps" | "extensions", "ReplicaSet") => Some(replica_set(object)),
+        ("policy", "PodDisruptionBudget") => Some(Verdict::current("AllowedDisruptions has been computed.")),
+        ("batch", "Job") => Some(job(object)),
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => Some(crd(object)),
+        _ => None,
+    };
+    specific.or_else(|| ready_condition(object)).unwrap_or_else(|| Verdict::current("Resource is current"))
+}
+
+/// kstatus' `checkGenericProperties`.
+fn generic(object: &Value) -> Option<Verdict> {
+    if object.pointer("/metadata/deletionTimestamp").and_then(Value::as_str).is_some_and(|t| !t.is_empty()) {
+        return Some(Verdict::new(Status::Terminating, "", "Resource scheduled for deletion"));
+    }
+    if let (Some(generation), Some(observed)) = (
+        object.pointer("/metadata/generation").and_then(Value::as_i64),
+        object.pointer("/status/observedGeneration").and_then(Value::as_i64),
+    ) && observed != generation
+    {
+        return Some(Verdict::in_progress(
+            "LatestGenerationNotObserved",
+            format!("{} generation is {generation}, but latest observed generation is {observed}", kind(object)),
+        ));
+    }
+    for c in conditions(object) {
+        if c.type_ == "Reconciling" && c.status == "True" {
+            return Some(Verdict::in_progress(c.reason, c.message));
+        }
+        if c.type_ == "Stalled" && c.status == "True" {
+            return Some(Verdict::failed(c.reason, c.message));
+        }
+    }
+    None
+}
+
+/// kstatus' `checkReadyCondition`, for kinds without rules of their own.
+fn ready_condition(object: &Value) -> Option<Verdict> {
+    let conditions = conditions(object);
+    let ready = conditions.iter().find(|c| c.type_ == "Ready" && matches!(c.status, "True" | "False" | "Unknown"))?;
+    Some(match ready.status {
+        "True" => Verdict::current("Resource is Ready"),
+        _ => Verdict::in_progress(ready.reason, ready.message),
+    })
+}
+
+fn deployment(object: &Value) -> Verdict {
+    // Without progressDeadlineSeconds the controller never sets Progressing, so kstatus does not ask for it.
+    let mut progressing = object.pointer("/spec/progressDeadlineSeconds").and_then(Value::as_i64).is_none();
+    let mut available = false;
+    for c in conditions(object) {
+        match c.type_ {
+            "Progressing" if c.reason == PROGRESS_DEADLINE_EXCEEDED => {
+                let message = if c.message.is_empty() { "Progress deadline exceeded" } else { c.message };
+                return Verdict::failed(PROGRESS_DEADLINE_EXCEEDED, message);
+            }
+            "Progressing" if c.status == "True" && c.reason == NEW_REPLICA_SET_AVAILABLE => progressing = true,
+            "Available" if c.status == "True" => available = true,
+            _ => {}
+        }
+    }
+    let spec = int(object, "/spec/replicas", 1);
+    let replicas = int(object, "/status/replicas", 0);
+    let updated = int(object, "/status/updatedReplicas", 0);
+    let ready = int(object, "/status/readyReplicas", 0);
+    let available_replicas = int(object, "/status/availableReplicas", 0);
+    if spec > replicas {
+        return Verdict::in_progress("LessReplicas", format!("Replicas: {replicas}/{spec}"));
+    }
+    if spec > updated {
+        return Verdict::in_progress("LessUpdated", format!("Updated: {updated}/{spec}"));
+    }
+    if replicas > spec {
+        return Verdict::in_progress("ExtraPods", format!("Pending termination: {}", replicas - spec));
+    }
+    if updated > available_replicas {
+        return Verdict::in_progress("LessAvailable", format!("Available: {available_replicas}/{updated}"));
+    }
+    if spec > ready {
+        return Verdict::in_progress("LessReady", format!("Ready: {ready}/{spec}"));
+    }
+    if !progressing {
+        return Verdict::in_progress("ReplicaSetNotAvailable", "ReplicaSet not Available");
+    }
+    if !available {
+        return Verdict::in_progress("DeploymentNotAvailable", "Deployment not Available");
+    }
+    Verdict::current(format!("Deployment is available. Replicas: {replicas}"))
+}
+
+fn replica_set(object: &Value) -> Verdict {
+    if conditions(object).iter().any(|c| c.type_ == "ReplicaFailure" && c.status == "True") {
+        return Verdict::in_progress("ReplicaFailure", "Replica Failure condition. Check Pods");
+    }
+    let spec = int(object, "/spec/replicas", 1);
+    let replicas = int(object, "/status/replicas", 0);
+    let ready = int(object, "/status/readyReplicas", 0);
+    let available = int(object, "/status/availableReplicas", 0);
+    let labelled = int(object, "/status/fullyLabeledReplicas", 0);
+    if spec > labelled {
+        return Verdict::in_progress("LessLabelled", format!("Labelled: {labelled}/{spec}"));
+    }
+    if spec > available {
+        return Verdict::in_progress("LessAvailable", format!("Available: {available}/{spec}"));
+    }
+    if spec > ready {
+        return Verdict::in_progress("LessReady", format!("Ready: {ready}/{spec}"));
+    }
+    if replicas > spec {
+        return Verdict::in_progress("ExtraPods", format!("Pending termination: {}", replicas - spec));
+    }
+    Verdict::current(format!("ReplicaSet is available. Replicas: {replicas}"))
+}
+
+fn stateful_set(object: &Value) -> Verdict {
+    // The controller sets no conditions on a StatefulSet: only the counts and revisions tell.
+    if string(object, "/spec/updateStrategy/type", "") == "OnDelete" {
+        return Verdict::current("StatefulSet is using the ondelete update strategy");
+    }
+    let spec = int(object, "/spec/replicas", 1);
+    let ready = int(object, "/status/readyReplicas", 0);
+    let current = int(object, "/status/currentReplicas", 0);
+    let updated = int(object, "/status/updatedReplicas", 0);
+    let replicas = int(object, "/status/replicas", 0);
+    let partition = int(object, "/spec/updateStrategy/rollingUpdate/partition", -1);
+    if spec > replicas {
+        return Verdict::in_progress("LessReplicas", format!("Replicas: {replicas}/{spec}"));
+    }
+    if spec > ready {
+        return Verdict::in_progress("LessReady", format!("Ready: {ready}/{spec}"));
+    }
+    if replicas > spec {
+        return Verdict::in_progress("ExtraPods", format!("Pending termination: {}", replicas - spec));
+    }
+    if partition != -1 {
+        if updated < spec - partition {
+            return Verdict::in_progress("PartitionRollout", format!("updated: {updated}/{}", spec - partition));
+        }
+        return Verdict::current(format!("Partition rollout complete. updated: {updated}"));
+    }
+    if spec > current {
+        return Verdict::in_progress("LessCurrent", format!("current: {current}/{spec}"));
+    }
+    if string(object, "/status/currentRevision", "") != string(object, "/status/updateRevision", "") {
+        return Verdict::in_progress("RevisionMismatch", "Waiting for updated revision to match current");
+    }
+    Verdict::current(format!("All replicas scheduled as expected. Replicas: {replicas}"))
+}
+
+fn daemon_set(object: &Value) -> Verdict {
+    // The generic rule skips a missing generation; a DaemonSet the controller has seen always has both.
+    if object.pointer("/metadata/generation").and_then(Value::as_i64).is_none() {
+        return Verdict::in_progress("NoGeneration", "DaemonSet metadata.generation not found");
+    }
+    if object.pointer("/status/observedGeneration").and_then(Value::as_i64).is_none() {
+        return Verdict::in_progress("NoObservedGeneration", "DaemonSet status.observedGeneration not found");
+    }
+    let desired = int(object, "/status/desiredNumberScheduled", -1);
+    let current = int(object, "/status/currentNumberScheduled", 0);
+    let updated = int(object, "/status/updatedNumberScheduled", 0);
+    let available = int(object, "/status/numberAvailable", 0);
+    let ready = int(object, "/status/numberReady", 0);
+    if desired == -1 {
+        return Verdict::in_progress("NoDesiredNumber", "Missing .status.desiredNumberScheduled");
+    }
+    if desired > current {
+        return Verdict::in_progress("LessCurrent", format!("Current: {current}/{desired}"));
+    }
+    if desired > updated {
+        return Verdict::in_progress("LessUpdated", format!("Updated: {updated}/{desired}"));
+    }
+    if desired > available {
+        return Verdict::in_progress("LessAvailable", format!("Available: {available}/{desired}"));
+    }
+    if desired > ready {
+        return Verdict::in_progress("LessReady", format!("Ready: {ready}/{desired}"));
+    }
+    Verdict::current(format!("All replicas scheduled as expected. Replicas: {desired}"))
+}
+
+fn pvc(object: &Value) -> Verdict {
+    match string(object, "/status/phase", "unknown") {
+        "Bound" => Verdict::current("PVC is Bound"),
+        phase => Verdict::in_progress("NotBound", format!("PVC is not Bound. phase: {phase}")),
+    }
+}
+
+fn pod(object: &Value, now: jiff::Timestamp) -> Verdict {
+    let conditions = conditions(object);
+    match string(object, "/status/phase", "") {
+        "Succeeded" => Verdict::current("Pod has completed successfully"),
+        "Failed" => Verdict::current("Pod has completed, but not successfully"),
+        "Running" => {
+            if conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True") {
+                return Verdict::current("Pod is Ready");
+            }
+            let crash_looping: Vec<&str> = object
+                .pointer("/status/containerStatuses")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|c| c.pointer("/state/waiting/reason").and_then(Value::as_str) == Some("CrashLoopBackOff"))
+                .filter_map(|c| c.get("name").and_then(Value::as_str))
+                .collect();
+            if crash_looping.is_empty() {
+                Verdict::in_progress("PodRunningNotReady", "Pod is running but is not Ready")
+            } else {
+                Verdict::failed(
+                    "ContainerCrashLooping",
+                    format!("Containers in CrashLoop state: {}", crash_looping.join(",")),
+                )
+            }
+        }
+        "Pending" => {
+            let unschedulable = conditions
+                .iter()
+                .any(|c| c.type_ == "PodScheduled" && c.status == "False" && c.reason == "Unschedulable");
+            if !unschedulable {
+                return Verdict::in_progress("PodPending", "Pod is in the Pending phase");
+            }
+            // kstatus reads a missing creation time as the zero time: long past the window.
+            let created = string(object, "/metadata/creationTimestamp", "").parse::<jiff::Timestamp>().ok();
+            let window = jiff::SignedDuration::try_from(SCHEDULE_WINDOW).unwrap_or_default();
+            if created.is_some_and(|t| now.checked_sub(window).is_ok_and(|start| start < t)) {
+                Verdict::in_progress("PodNotScheduled", "Pod has not been scheduled")
+            } else {
+                Verdict::failed("PodUnschedulable", "Pod could not be scheduled")
+            }
+        }
+        "" => Verdict::in_progress("PodNotObserved", "Pod phase not available"),
+        phase => Verdict::new(Status::Unknown, "UnknownPhase", format!("unknown phase {phase}")),
+    }
+}
+
+fn job(object: &Value) -> Verdict {
+    let parallelism = int(object, "/spec/parallelism", 1);
+    let completions = int(object, "/spec/completions", parallelism);
+    let succeeded = int(object, "/status/succeeded", 0);
+    let active = int(object, "/status/active", 0);
+    let failed = int(object, "/status/failed", 0);
+    let suspended = object.pointer("/spec/suspend").and_then(Value::as_bool).unwrap_or(false);
+    for c in conditions(object) {
+        match (c.type_, c.status) {
+            ("Complete", "True") => {
+                return Verdict::current(format!("Job Completed. succeeded: {succeeded}/{completions}"));
+            }
+            ("Failed", "True") => {
+                return Verdict::failed("JobFailed", format!("Job Failed. failed: {failed}/{completions}"));
+            }
+            ("Suspended", "True") if suspended => return Verdict::current("Job is suspended"),
+            _ => {}
+        }
+    }
+    if string(object, "/status/startTime", "").is_empty() {
+        return Verdict::in_progress("JobNotStarted", "Job not started");
+    }
+    Verdict::current(format!("Job in progress. success:{succeeded}, active: {active}, failed: {failed}"))
+}
+
+fn service(object: &Value) -> Verdict {
+    if string(object, "/spec/type", "ClusterIP") == "LoadBalancer" && string(object, "/spec/clusterIP", "").is_empty() {
+        return Verdict::in_progress("NoIPAssigned", "ClusterIP not set. Service type: LoadBalancer");
+    }
+    Verdict::current("Service is ready")
+}
+
+fn crd(object: &Value) -> Verdict {
+    for c in conditions(object) {
+        if c.type_ == "NamesAccepted" && c.status == "False" {
+            return Verdict::failed(c.reason, c.message);
+        }
+        if c.type_ == "Established" {
+            if c.status == "False" && c.reason != "Installing" {
+                return Verdict::failed(c.reason, c.message);
+            }
+            if c.status == "True" {
+                return Verdict::current("CRD is established");
+            }
+        }
+    }
+    Verdict::in_progress("Installing", "Install in progress")
+}
 
 /// Replica counts of one Deployment, from its spec and status (negative values, which the API never returns,
 /// read as zero).
@@ -54,46 +475,14 @@ pub fn replica_counts(deployment: &Deployment) -> ReplicaCounts {
     }
 }
 
-/// kstatus health of one Deployment (see the module documentation for the rules).
+/// kstatus health of one Deployment (see [`compute`]).
 pub fn deployment_health(deployment: &Deployment) -> Health {
-    let in_progress = |message: String| Health::InProgress { message };
-    if deployment.metadata.deletion_timestamp.is_some() {
-        return in_progress("being deleted".to_string());
+    // A typed Deployment always serializes (with its apiVersion and kind); Null would read as "Resource is
+    // current", so a failure is reported instead.
+    match serde_json::to_value(deployment) {
+        Ok(object) => compute(&object).health(),
+        Err(e) => Health::InProgress { message: format!("cannot read the Deployment: {e}") },
     }
-    let generation = deployment.metadata.generation.unwrap_or(0);
-    let Some(status) = deployment.status.as_ref() else {
-        return in_progress(format!("generation {generation} not yet observed by the controller"));
-    };
-    let observed = status.observed_generation.unwrap_or(0);
-    if observed < generation {
-        return in_progress(format!(
-            "generation {generation} not yet observed by the controller (observed {observed})"
-        ));
-    }
-    let conditions = status.conditions.as_deref().unwrap_or_default();
-    if let Some(stalled) = conditions.iter().find(|c| {
-        c.type_ == "Progressing" && c.status == "False" && c.reason.as_deref() == Some(PROGRESS_DEADLINE_EXCEEDED)
-    }) {
-        let detail = stalled.message.as_deref().filter(|m| !m.is_empty()).unwrap_or("the rollout made no progress");
-        return Health::Failed { reason: format!("{PROGRESS_DEADLINE_EXCEEDED}: {detail}") };
-    }
-    let c = replica_counts(deployment);
-    if c.updated < c.desired {
-        return in_progress(format!("updated replicas: {}/{}", c.updated, c.desired));
-    }
-    if c.current > c.updated {
-        return in_progress(format!("old replicas pending termination: {}", c.current - c.updated));
-    }
-    if c.ready < c.desired {
-        return in_progress(format!("ready replicas: {}/{}", c.ready, c.desired));
-    }
-    if c.available < c.desired {
-        return in_progress(format!("available replicas: {}/{}", c.available, c.desired));
-    }
-    if conditions.iter().any(|c| c.type_ == "Available" && c.status == "False") {
-        return in_progress("Deployment is not available".to_string());
-    }
-    Health::Current
 }
 
 /// The health of an app made of several Deployments (Django runs a web and a worker Deployment): Failed when
@@ -121,162 +510,5 @@ pub fn app_health(deployments: &[Deployment]) -> Health {
 }
 
 #[cfg(test)]
-mod tests {
-    use k8s_openapi::api::apps::v1::{DeploymentCondition, DeploymentSpec, DeploymentStatus};
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-
-    use super::*;
-
-    /// A Deployment wanting `desired` replicas at generation 2, with `status` as the controller wrote it.
-    fn deployment(desired: Option<i32>, status: Option<DeploymentStatus>) -> Deployment {
-        Deployment {
-            metadata: ObjectMeta { name: Some("web".into()), generation: Some(2), ..ObjectMeta::default() },
-            spec: Some(DeploymentSpec { replicas: desired, ..DeploymentSpec::default() }),
-            status,
-        }
-    }
-
-    /// Status observed at generation 2 with (replicas, updated, ready, available).
-    fn status(counts: (i32, i32, i32, i32)) -> DeploymentStatus {
-        DeploymentStatus {
-            observed_generation: Some(2),
-            replicas: Some(counts.0),
-            updated_replicas: Some(counts.1),
-            ready_replicas: Some(counts.2),
-            available_replicas: Some(counts.3),
-            ..DeploymentStatus::default()
-        }
-    }
-
-    fn condition(type_: &str, status: &str, reason: &str) -> DeploymentCondition {
-        DeploymentCondition {
-            type_: type_.into(),
-            status: status.into(),
-            reason: Some(reason.into()),
-            message: Some(format!("{type_} says {reason}")),
-            ..DeploymentCondition::default()
-        }
-    }
-
-    fn message(h: Health) -> String {
-        match h {
-            Health::InProgress { message } => message,
-            other => panic!("expected InProgress, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn complete_rollout_is_current() {
-        assert_eq!(deployment_health(&deployment(Some(3), Some(status((3, 3, 3, 3))))), Health::Current);
-        // Zero replicas wanted and none running is done too.
-        assert_eq!(deployment_health(&deployment(Some(0), Some(status((0, 0, 0, 0))))), Health::Current);
-    }
-
-    #[test]
-    fn missing_status_or_stale_generation_is_in_progress() {
-        assert!(message(deployment_health(&deployment(Some(1), None))).contains("generation 2 not yet observed"));
-        let mut stale = status((1, 1, 1, 1));
-        stale.observed_generation = Some(1);
-        let m = message(deployment_health(&deployment(Some(1), Some(stale))));
-        assert!(m.contains("observed 1"), "{m}");
-    }
-
-    #[test]
-    fn stale_generation_wins_over_an_old_failure() {
-        // The failure belongs to the previous generation; the new spec has not been looked at yet.
-        let mut s = status((1, 0, 0, 0));
-        s.observed_generation = Some(1);
-        s.conditions = Some(vec![condition("Progressing", "False", PROGRESS_DEADLINE_EXCEEDED)]);
-        assert!(matches!(deployment_health(&deployment(Some(1), Some(s))), Health::InProgress { .. }));
-    }
-
-    #[test]
-    fn progress_deadline_exceeded_is_failed_at_once() {
-        let mut s = status((2, 1, 1, 1));
-        s.conditions = Some(vec![condition("Progressing", "False", PROGRESS_DEADLINE_EXCEEDED)]);
-        let Health::Failed { reason } = deployment_health(&deployment(Some(2), Some(s))) else { panic!() };
-        assert!(reason.starts_with(PROGRESS_DEADLINE_EXCEEDED), "{reason}");
-        assert!(reason.contains("Progressing says"), "the controller's message is kept: {reason}");
-    }
-
-    #[test]
-    fn other_progressing_conditions_do_not_fail() {
-        let mut s = status((2, 2, 2, 2));
-        s.conditions = Some(vec![
-            condition("Progressing", "True", "NewReplicaSetAvailable"),
-            condition("Progressing", "False", "SomethingElse"),
-            condition("Available", "True", "MinimumReplicasAvailable"),
-        ]);
-        assert_eq!(deployment_health(&deployment(Some(2), Some(s))), Health::Current);
-    }
-
-    #[test]
-    fn each_replica_shortfall_is_in_progress_with_its_message() {
-        for (counts, expected) in [
-            ((3, 1, 1, 1), "updated replicas: 1/3"),
-            ((4, 3, 3, 3), "old replicas pending termination: 1"),
-            ((3, 3, 2, 2), "ready replicas: 2/3"),
-            ((3, 3, 3, 1), "available replicas: 1/3"),
-        ] {
-            let m = message(deployment_health(&deployment(Some(3), Some(status(counts)))));
-            assert_eq!(m, expected, "{counts:?}");
-        }
-    }
-
-    #[test]
-    fn unavailable_condition_is_in_progress() {
-        let mut s = status((1, 1, 1, 1));
-        s.conditions = Some(vec![condition("Available", "False", "MinimumReplicasUnavailable")]);
-        assert_eq!(message(deployment_health(&deployment(Some(1), Some(s)))), "Deployment is not available");
-    }
-
-    #[test]
-    fn being_deleted_is_in_progress() {
-        let mut d = deployment(Some(1), Some(status((1, 1, 1, 1))));
-        d.metadata.deletion_timestamp = Some(Time(jiff::Timestamp::UNIX_EPOCH));
-        assert_eq!(message(deployment_health(&d)), "being deleted");
-    }
-
-    #[test]
-    fn unset_replicas_default_to_one_like_the_api_server() {
-        // An autoscaled Deployment before the autoscaler has set spec.replicas.
-        let d = deployment(None, Some(status((0, 0, 0, 0))));
-        assert_eq!(replica_counts(&d).desired, 1);
-        assert_eq!(message(deployment_health(&d)), "updated replicas: 0/1");
-        // The count the autoscaler set is what the rollout has to reach.
-        let scaled = deployment(Some(5), Some(status((5, 5, 5, 4))));
-        assert_eq!(
-            replica_counts(&scaled),
-            ReplicaCounts { desired: 5, current: 5, updated: 5, ready: 5, available: 4 }
-        );
-        assert_eq!(message(deployment_health(&scaled)), "available replicas: 4/5");
-    }
-
-    #[test]
-    fn negative_counts_read_as_zero() {
-        let d = deployment(Some(-1), Some(status((-2, -2, -2, -2))));
-        assert_eq!(replica_counts(&d), ReplicaCounts::default());
-    }
-
-    #[test]
-    fn app_health_aggregates_every_deployment() {
-        let mut web = deployment(Some(2), Some(status((2, 2, 2, 2))));
-        let mut worker = deployment(Some(1), Some(status((1, 0, 0, 0))));
-        worker.metadata.name = Some("web-worker".into());
-        assert_eq!(app_health(std::slice::from_ref(&web)), Health::Current);
-        let m = message(app_health(&[web.clone(), worker.clone()]));
-        assert_eq!(m, "Deployment/web-worker: updated replicas: 0/1");
-
-        let mut failing = status((1, 0, 0, 0));
-        failing.conditions = Some(vec![condition("Progressing", "False", PROGRESS_DEADLINE_EXCEEDED)]);
-        worker.status = Some(failing);
-        web.status = None;
-        let Health::Failed { reason } = app_health(&[web.clone(), worker]) else {
-            panic!("a failed worker fails the app")
-        };
-        assert!(reason.starts_with("Deployment/web-worker: ProgressDeadlineExceeded"), "{reason}");
-
-        assert!(message(app_health(&[])).contains("no Deployment"));
-        assert!(message(app_health(&[web])).starts_with("Deployment/web: generation 2"));
-    }
-}
+#[path = "health_tests.rs"]
+mod tests;
