@@ -66,7 +66,7 @@ impl AzureCatalog {
         Ok(Self { prices, source })
     }
 
-    /// Reads `azure_ondemand.csv` from a folder laid out like `shared/data/prices`.
+    /// Reads `azure_ondemand.csv` from a folder laid out like `wooo-cost/data/prices`.
     ///
     /// # Errors
     /// [`CatalogError::Read`] when the file cannot be opened, and whatever [`AzureCatalog::from_reader`] returns.

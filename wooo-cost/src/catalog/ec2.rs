@@ -184,7 +184,7 @@ impl Ec2Catalog {
         Ok(Self { on_demand, specs, spot: spot.unwrap_or_default(), source })
     }
 
-    /// Reads the files from a folder laid out like `shared/data/prices`; `aws_spot_advisor.csv` is read when it
+    /// Reads the files from a folder laid out like `wooo-cost/data/prices`; `aws_spot_advisor.csv` is read when it
     /// is there (without it the tables have no spot prices).
     ///
     /// # Errors

@@ -150,7 +150,7 @@ impl GceCatalog {
         Ok(Self { rates, source })
     }
 
-    /// Reads `gce.csv` from a folder laid out like `shared/data/prices`.
+    /// Reads `gce.csv` from a folder laid out like `wooo-cost/data/prices`.
     ///
     /// # Errors
     /// [`CatalogError::Read`] when the file cannot be opened, and whatever [`GceCatalog::from_reader`] returns.

@@ -7,7 +7,7 @@
 //! | [`AzureCatalog`] | `azure_ondemand.csv` | AKS free tier, 0 |
 //! | [`GceCatalog`] | `gce.csv` | GKE 0.10 USD/h |
 //!
-//! The formats are the ones of the repository's `shared/data/prices` snapshot (Apache Libcloud's `pricing.json`
+//! The formats are the ones of the snapshot kept in `wooo-cost/data/prices` (Apache Libcloud's `pricing.json`
 //! and instance specs, and the AWS Spot Instance Advisor feed, reduced to CSV); its README documents every column.
 //!
 //! # The CSV dialect
@@ -53,7 +53,7 @@ pub enum CatalogFile {
 }
 
 impl CatalogFile {
-    /// The file's conventional name, as in `shared/data/prices`.
+    /// The file's conventional name, as in `wooo-cost/data/prices`.
     pub const fn file_name(self) -> &'static str {
         match self {
             CatalogFile::Ec2OnDemand => "ec2_ondemand.csv",
