@@ -30,9 +30,9 @@ fn ec2_us_east_1_m5_large_joins_price_spec_and_spot() {
     let catalog = Ec2Catalog::from_dir(&dir).unwrap();
     assert_eq!(catalog.regions().collect::<Vec<_>>(), EC2_REGIONS);
     let table = catalog.price_table("us-east-1").unwrap();
-    assert_eq!(table.control_plane, HourlyRate::usd(0.10));
+    assert_eq!(table.control_plane, HourlyRate::usd(10, 2));
     let m5 = table.get("m5.large").unwrap();
-    assert_eq!(m5.on_demand, HourlyRate::usd(0.096));
+    assert_eq!(m5.on_demand, HourlyRate::usd(96, 3));
     assert_eq!((m5.cpu, m5.memory), (Cpu::from_cores(2), Memory::from_gib(8)));
     let spot = m5.spot.expect("m5.large is in the Spot Advisor");
     assert!(spot < m5.on_demand);
@@ -129,7 +129,7 @@ fn gce_n2_in_us_central1_is_vcpus_times_cpu_plus_gib_times_ram() {
     assert_eq!(catalog.regions().collect::<Vec<_>>(), ["asia-northeast1", "europe-west1", "us-central1", "us-east4"]);
     let cpu = gce_usd(&dir, "us-central1", "n2", "cpu", "on_demand");
     let ram = gce_usd(&dir, "us-central1", "n2", "ram", "on_demand");
-    let expected = cpu * 2.0 + ram * 8.0;
+    let expected = cpu.times(2) + ram.times(8);
     let n2 = catalog.machine_price("us-central1", "n2", 2.0, 8.0, GceTier::OnDemand).unwrap();
     assert_eq!(n2.amount(), expected);
 
@@ -137,8 +137,8 @@ fn gce_n2_in_us_central1_is_vcpus_times_cpu_plus_gib_times_ram() {
         catalog.price_table("us-central1", &[("n2-standard-2", "n2", 2.0, 8.0), ("f1-micro", "f1", 0.2, 0.6)]).unwrap();
     let row = table.get("n2-standard-2").unwrap();
     assert_eq!(row.on_demand.amount(), expected);
-    let pre = gce_usd(&dir, "us-central1", "n2", "cpu", "preemptible") * 2.0
-        + gce_usd(&dir, "us-central1", "n2", "ram", "preemptible") * 8.0;
+    let pre = gce_usd(&dir, "us-central1", "n2", "cpu", "preemptible").times(2)
+        + gce_usd(&dir, "us-central1", "n2", "ram", "preemptible").times(8);
     assert_eq!(row.spot.map(|s| s.amount()), Some(pre));
     assert!(pre < expected);
     let f1 = table.get("f1-micro").unwrap();
