@@ -1108,8 +1108,13 @@ impl<P: Period> fmt::Debug for Rate<P> {
     }
 }
 impl<P: Period> fmt::Display for Rate<P> {
+    /// As [`Money`]'s, with the period: `0.10 USD/h`, and `{:#}` for full precision (`0.096 USD/h`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", self.amount, P::SUFFIX)
+        if f.alternate() {
+            write!(f, "{:#}{}", self.amount, P::SUFFIX)
+        } else {
+            write!(f, "{}{}", self.amount, P::SUFFIX)
+        }
     }
 }
 impl<P: Period> Serialize for Rate<P> {
@@ -1386,6 +1391,7 @@ mod tests {
         let odd: HourlyRate = MonthlyRate::usd(1, 0).convert();
         assert_eq!(odd.amount().nanos(), 1_369_863);
         assert_eq!(serde_json::to_string(&h).unwrap(), "\"0.1 USD/h\"");
+        assert_eq!(format!("{} {:#}", HourlyRate::usd(96, 3), HourlyRate::usd(96, 3)), "0.10 USD/h 0.096 USD/h");
         assert_eq!(serde_json::from_str::<HourlyRate>("\"0.1 USD/h\"").unwrap(), h);
         let err = serde_json::from_str::<HourlyRate>("\"73 USD/mo\"").unwrap_err().to_string();
         assert!(err.contains("/h"), "{err}");
