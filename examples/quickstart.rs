@@ -105,7 +105,8 @@ async fn main() -> wooo_core::Result<()> {
         );
     }
     println!("    control plane and shared          {}", report.shared);
-    for (namespace, cost) in report.by_namespace() {
+    // A report from a cost analyzer is in one currency; `by_namespace` fails only on a hand-built mixed one.
+    for (namespace, cost) in report.by_namespace().expect("one currency") {
         println!("    namespace {namespace:<24} {cost}");
     }
     println!("    idle capacity                     {}", report.idle);

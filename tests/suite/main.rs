@@ -7,7 +7,7 @@
 //! - `manifests`: rendered manifests checked by kubernetes-validate, @kubernetes-models, checkov, promtool, amtool.
 //! - `secrets`: secret values never reach logs, errors or Debug output.
 //! - `specs`: the spec files shipped with the examples load and validate.
-//! - `prices`: the price catalogues of `wooo-cost` over the real price snapshot in `shared/data/prices`.
+//! - `prices`: the price catalogues of `wooo-cost` over the real price snapshot in `wooo-cost/data/prices`.
 
 mod conformance;
 mod downstream;

@@ -1,6 +1,5 @@
-//! The price catalogues over the real snapshot in `shared/data/prices` (a sibling of the repository checkout).
-//! Its README is the reference for the counts checked here. Without the folder the tests print `SKIPPING` and
-//! pass, unless `WOOO_REQUIRE_PEERS=1` asks for the peers to be there.
+//! The price catalogues over the real price snapshot kept in the repository (`wooo-cost/data/prices`, see its
+//! README for source, licence and the counts checked here).
 
 use std::path::{Path, PathBuf};
 
@@ -9,17 +8,9 @@ use wooo_cost::catalog::{Arch, AzureCatalog, Ec2Catalog, GceCatalog, GceTier};
 
 const EC2_REGIONS: [&str; 4] = ["ap-northeast-1", "eu-west-1", "us-east-1", "us-west-2"];
 
-fn prices_dir() -> Option<PathBuf> {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/prices"));
-    if dir.is_dir() {
-        return Some(dir.to_path_buf());
-    }
-    assert!(
-        std::env::var("WOOO_REQUIRE_PEERS").as_deref() != Ok("1"),
-        "WOOO_REQUIRE_PEERS=1 but shared/data/prices was not found beside the repository"
-    );
-    eprintln!("SKIPPING: shared/data/prices not found");
-    None
+/// The snapshot's folder. It is part of the repository, so it is always there.
+fn prices_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../wooo-cost/data/prices")
 }
 
 /// The `usd` column of one `gce.csv` row, read without the catalogue.
@@ -35,13 +26,13 @@ fn gce_usd(dir: &Path, region: &str, family: &str, resource: &str, tier: &str) -
 
 #[test]
 fn ec2_us_east_1_m5_large_joins_price_spec_and_spot() {
-    let Some(dir) = prices_dir() else { return };
+    let dir = prices_dir();
     let catalog = Ec2Catalog::from_dir(&dir).unwrap();
     assert_eq!(catalog.regions().collect::<Vec<_>>(), EC2_REGIONS);
     let table = catalog.price_table("us-east-1").unwrap();
-    assert_eq!(table.control_plane, HourlyRate::usd(0.10));
+    assert_eq!(table.control_plane, HourlyRate::usd(10, 2));
     let m5 = table.get("m5.large").unwrap();
-    assert_eq!(m5.on_demand, HourlyRate::usd(0.096));
+    assert_eq!(m5.on_demand, HourlyRate::usd(96, 3));
     assert_eq!((m5.cpu, m5.memory), (Cpu::from_cores(2), Memory::from_gib(8)));
     let spot = m5.spot.expect("m5.large is in the Spot Advisor");
     assert!(spot < m5.on_demand);
@@ -61,7 +52,7 @@ fn ec2_us_east_1_m5_large_joins_price_spec_and_spot() {
 
 #[test]
 fn ec2_every_price_is_positive_and_spot_never_above_on_demand() {
-    let Some(dir) = prices_dir() else { return };
+    let dir = prices_dir();
     let catalog = Ec2Catalog::from_dir(&dir).unwrap();
     for region in EC2_REGIONS {
         let table = catalog.price_table(region).unwrap();
@@ -78,7 +69,7 @@ fn ec2_every_price_is_positive_and_spot_never_above_on_demand() {
 
 #[test]
 fn ec2_eu_west_1_has_no_m7i_large() {
-    let Some(dir) = prices_dir() else { return };
+    let dir = prices_dir();
     let catalog = Ec2Catalog::from_dir(&dir).unwrap();
     // The README: its price is 0.0 ("not scraped") in pricing.json, so the row was dropped...
     assert!(catalog.price_table("eu-west-1").unwrap().get("m7i.large").is_none());
@@ -90,7 +81,7 @@ fn ec2_eu_west_1_has_no_m7i_large() {
 
 #[test]
 fn ec2_join_coverage_matches_the_readme() {
-    let Some(dir) = prices_dir() else { return };
+    let dir = prices_dir();
     let catalog = Ec2Catalog::from_dir(&dir).unwrap();
     let coverage: Vec<_> = EC2_REGIONS.iter().map(|r| catalog.coverage(r).unwrap()).collect();
     let priced: Vec<usize> = coverage.iter().map(|c| c.priced).collect();
@@ -116,7 +107,7 @@ fn ec2_join_coverage_matches_the_readme() {
 
 #[test]
 fn azure_standard_d2s_v3_in_eastus_has_a_cheaper_low_priority_price() {
-    let Some(dir) = prices_dir() else { return };
+    let dir = prices_dir();
     let catalog = AzureCatalog::from_dir(&dir).unwrap();
     assert_eq!(catalog.regions().collect::<Vec<_>>(), ["eastus", "japaneast", "westeurope", "westus2"]);
     let table = catalog.price_table("eastus", &[("Standard_D2s_v3", 2, 8.0), ("Standard_B2s", 2, 4.0)]).unwrap();
@@ -133,12 +124,12 @@ fn azure_standard_d2s_v3_in_eastus_has_a_cheaper_low_priority_price() {
 
 #[test]
 fn gce_n2_in_us_central1_is_vcpus_times_cpu_plus_gib_times_ram() {
-    let Some(dir) = prices_dir() else { return };
+    let dir = prices_dir();
     let catalog = GceCatalog::from_dir(&dir).unwrap();
     assert_eq!(catalog.regions().collect::<Vec<_>>(), ["asia-northeast1", "europe-west1", "us-central1", "us-east4"]);
     let cpu = gce_usd(&dir, "us-central1", "n2", "cpu", "on_demand");
     let ram = gce_usd(&dir, "us-central1", "n2", "ram", "on_demand");
-    let expected = cpu * 2.0 + ram * 8.0;
+    let expected = cpu.times(2) + ram.times(8);
     let n2 = catalog.machine_price("us-central1", "n2", 2.0, 8.0, GceTier::OnDemand).unwrap();
     assert_eq!(n2.amount(), expected);
 
@@ -146,8 +137,8 @@ fn gce_n2_in_us_central1_is_vcpus_times_cpu_plus_gib_times_ram() {
         catalog.price_table("us-central1", &[("n2-standard-2", "n2", 2.0, 8.0), ("f1-micro", "f1", 0.2, 0.6)]).unwrap();
     let row = table.get("n2-standard-2").unwrap();
     assert_eq!(row.on_demand.amount(), expected);
-    let pre = gce_usd(&dir, "us-central1", "n2", "cpu", "preemptible") * 2.0
-        + gce_usd(&dir, "us-central1", "n2", "ram", "preemptible") * 8.0;
+    let pre = gce_usd(&dir, "us-central1", "n2", "cpu", "preemptible").times(2)
+        + gce_usd(&dir, "us-central1", "n2", "ram", "preemptible").times(8);
     assert_eq!(row.spot.map(|s| s.amount()), Some(pre));
     assert!(pre < expected);
     let f1 = table.get("f1-micro").unwrap();

@@ -89,7 +89,7 @@ impl PriceTable {
             ("t3.large", 2, 8, "0.0882", 62, 1),
         ];
         let mut table =
-            PriceTable::new("us-east-1", HourlyRate::usd(0.10), "sim price table (AWS us-east-1 list prices, 2025)");
+            PriceTable::new("us-east-1", HourlyRate::usd(10, 2), "sim price table (AWS us-east-1 list prices, 2025)");
         for &(name, vcpu, gib, price, savings, bucket) in ROWS {
             let on_demand = Money::from_decimal_str(price, crate::model::Currency::USD)
                 .map(HourlyRate::new)
@@ -99,7 +99,7 @@ impl PriceTable {
                 cpu: Cpu::from_cores(vcpu),
                 memory: Memory::from_gib(gib),
                 on_demand,
-                spot: Some(on_demand * (1.0 - f64::from(savings) / 100.0)),
+                spot: Some(on_demand.mul_ratio(100 - i128::from(savings), 100)),
                 interruption_bucket: Some(bucket),
             });
         }
@@ -115,12 +115,12 @@ mod tests {
     fn default_table_has_real_prices_and_cheaper_spot() {
         let t = PriceTable::sim_default();
         let m5 = t.get("m5.large").expect("m5.large");
-        assert_eq!(m5.on_demand, HourlyRate::usd(0.096));
+        assert_eq!(m5.on_demand, HourlyRate::usd(96, 3));
         assert_eq!(m5.cpu, Cpu::from_cores(2));
         assert_eq!(m5.memory, Memory::from_gib(8));
         let spot = m5.spot.expect("spot price");
         assert!(spot < m5.on_demand);
-        assert_eq!(spot, HourlyRate::usd(0.096 * 0.34));
+        assert_eq!(spot, HourlyRate::usd(3264, 5), "0.096 × (1 − 66%), exactly");
         assert_eq!(m5.interruption_rate(), Some(0.22));
         assert!(t.get("x9.huge").is_none());
         assert_eq!(t.iter().count(), 10);

@@ -47,6 +47,13 @@
 //! capacity is reclaimed), drain gradually with PodDisruptionBudgets respected, then scale the on-demand pool
 //! down.
 //!
+//! # Money
+//! Savings are computed in exact integer arithmetic ([`Money::mul_ratio`], [`Money::times`]); the quantities that
+//! are floats (average replicas and node counts, node shares) are read to a millionth
+//! ([`Money::mul_quantity`]), and percentages (coverage, discount) are exact ratios. Every amount must be in the
+//! report's currency: a node price, a price-table entry or `min_monthly_savings` in another currency is
+//! [`MoneyError::CurrencyMismatch`].
+//!
 //! # Confidence
 //! `confidence = base + (1 − base) × n / (n + h) / (1 + cv)`, clamped to 0..=1, where `n` is the amount of
 //! evidence, `h` the amount that earns half of it, and `cv` the coefficient of variation (population standard
@@ -65,7 +72,7 @@ use jiff::Timestamp;
 
 use crate::cost::RecommendOptions;
 use crate::model::{
-    Capacity, Confidence, Cpu, Currency, Evidence, HourlyRate, Memory, Money, MonthlyRate, NodePoolSpec,
+    Capacity, Confidence, Cpu, Currency, Evidence, HourlyRate, Memory, Money, MoneyError, MonthlyRate, NodePoolSpec,
     Recommendation, RecommendedAction, SpotMigrationPlan, UsageSample, WorkloadProfile, WorkloadRef,
 };
 
@@ -87,9 +94,9 @@ pub struct RecommendInputs<'a> {
     pub prices: &'a PriceTable,
 }
 
-/// Discount assumed for a 1-year, no-upfront compute savings plan against on-demand prices. An assumption, not
-/// a quote: cloud analyzers replace it with the real rates.
-const ASSUMED_ONE_YEAR_DISCOUNT: f64 = 0.28;
+/// Discount assumed for a 1-year, no-upfront compute savings plan against on-demand prices, in percent. An
+/// assumption, not a quote: cloud analyzers replace it with the real rates.
+const ASSUMED_ONE_YEAR_DISCOUNT_PERCENT: i128 = 28;
 
 /// The node label and taint key of planned spot pools.
 const SPOT_CAPACITY_LABEL: &str = "wooo.dev/capacity-type";
@@ -105,7 +112,8 @@ const MIN_RELATIVE_CHANGE: f64 = 0.20;
 const IDLE_TRIGGER_FILL: f64 = 0.5;
 const IDLE_TARGET_FILL: f64 = 0.8;
 const COMMITMENT_MIN_WINDOW_HOURS: f64 = 168.0;
-const COMMITMENT_COVERAGE: f64 = 0.8;
+/// Share of the steady baseline a commitment covers, in percent.
+const COMMITMENT_COVERAGE_PERCENT: i128 = 80;
 const MAX_SPOT_TYPES: usize = 3;
 const EXCLUDED_BUCKET: u8 = 4;
 /// The interruption rate assumed for a type whose bucket is unknown: the worst bucket still accepted.
@@ -120,27 +128,48 @@ const EPSILON: f64 = 1e-6;
 /// Recommendations, highest estimated monthly savings first (see the module documentation for each rule).
 ///
 /// `options.kinds`, when not empty, keeps only those kinds (`idle`, `right_size`, `commitment`, `spot`);
-/// `options.min_monthly_savings` drops recommendations saving less (it is ignored when its currency is not the
-/// report's).
-pub fn recommend(inputs: &RecommendInputs<'_>, options: &RecommendOptions) -> Vec<Recommendation> {
+/// `options.min_monthly_savings` drops recommendations saving less.
+///
+/// # Errors
+/// [`MoneyError::CurrencyMismatch`] when a node row's price, a price-table entry or
+/// `options.min_monthly_savings` is not in the report's currency.
+pub fn recommend(inputs: &RecommendInputs<'_>, options: &RecommendOptions) -> Result<Vec<Recommendation>, MoneyError> {
+    check_currency(inputs, options)?;
     let ctx = Ctx::new(inputs);
     let mut out: Vec<Recommendation> = Vec::new();
-    out.extend(inputs.workloads.iter().filter_map(|w| right_size(&ctx, w)));
+    for w in inputs.workloads {
+        out.extend(right_size(&ctx, w)?);
+    }
     out.extend(ctx.pools.values().filter_map(|p| idle(&ctx, p)));
-    out.extend(commitment(&ctx));
-    out.extend(ctx.pools.values().filter_map(|p| spot(&ctx, p)));
+    out.extend(commitment(&ctx)?);
+    for p in ctx.pools.values() {
+        out.extend(spot(&ctx, p)?);
+    }
 
     out.retain(|r| options.kinds.is_empty() || options.kinds.contains(&r.action.kind()));
-    if let Some(min) = options.min_monthly_savings.filter(|m| m.currency() == ctx.currency) {
+    if let Some(min) = options.min_monthly_savings {
         out.retain(|r| r.estimated_monthly_savings.amount() >= min);
     }
+    // One currency, checked above: the nano-units order the savings.
     out.sort_by(|a, b| {
-        b.estimated_monthly_savings
-            .cmp(&a.estimated_monthly_savings)
+        let savings = |r: &Recommendation| r.estimated_monthly_savings.amount().nanos();
+        savings(b)
+            .cmp(&savings(a))
             .then_with(|| a.action.kind().cmp(b.action.kind()))
             .then_with(|| a.summary.cmp(&b.summary))
     });
-    out
+    Ok(out)
+}
+
+/// Every amount recommendations read is in the report's currency.
+fn check_currency(inputs: &RecommendInputs<'_>, options: &RecommendOptions) -> Result<(), MoneyError> {
+    let zero = Money::zero(inputs.report.currency);
+    let prices = inputs.prices.iter().flat_map(|p| [Some(p.on_demand), p.spot]).flatten();
+    let rates = inputs.report.nodes.iter().map(|n| n.hourly_price).chain([inputs.prices.control_plane]).chain(prices);
+    for amount in rates.map(HourlyRate::amount).chain(options.min_monthly_savings) {
+        zero.checked_add(amount)?;
+    }
+    Ok(())
 }
 
 /// The inputs, indexed.
@@ -268,11 +297,13 @@ impl Pool<'_> {
 // Right-size
 // ---------------------------------------------------------------------------------------------------------------
 
-fn right_size(ctx: &Ctx<'_>, w: &WorkloadProfile) -> Option<Recommendation> {
-    let samples = ctx.samples.get(&w.workload).filter(|s| !s.is_empty())?;
+fn right_size(ctx: &Ctx<'_>, w: &WorkloadProfile) -> Result<Option<Recommendation>, MoneyError> {
+    let Some(samples) = ctx.samples.get(&w.workload).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
     let replicas = replicas(w);
     if replicas <= 0.0 {
-        return None;
+        return Ok(None);
     }
     let cpu: Vec<f64> = samples.iter().map(|s| s.cpu.millis() as f64 / replicas).collect();
     let mem: Vec<f64> = samples.iter().map(|s| s.memory.bytes() as f64 / replicas).collect();
@@ -284,21 +315,22 @@ fn right_size(ctx: &Ctx<'_>, w: &WorkloadProfile) -> Option<Recommendation> {
     let resize_cpu = relative_change(w.cpu_request.millis(), target_cpu.millis()) >= MIN_RELATIVE_CHANGE;
     let resize_mem = relative_change(w.memory_request.bytes(), target_mem.bytes()) >= MIN_RELATIVE_CHANGE;
     if !resize_cpu && !resize_mem {
-        return None;
+        return Ok(None);
     }
     let new_cpu = if resize_cpu { target_cpu } else { w.cpu_request };
     let new_mem = if resize_mem { target_mem } else { w.memory_request };
 
     let zero = HourlyRate::zero(ctx.currency);
     let (per_core, per_gib) = ctx.resource_rates(&w.node_pool).unwrap_or((zero, zero));
-    let hourly_change =
-        per_core * (w.cpu_request.cores() - new_cpu.cores()) + per_gib * (w.memory_request.gib() - new_mem.gib());
-    let monthly_change: MonthlyRate = (hourly_change * replicas).convert();
+    let cpu_change = i128::from(w.cpu_request.millis()) - i128::from(new_cpu.millis());
+    let memory_change = i128::from(w.memory_request.bytes()) - i128::from(new_mem.bytes());
+    let hourly_change = per_core.mul_ratio(cpu_change, 1000) + per_gib.mul_ratio(memory_change, 1 << 30);
+    let monthly_change: MonthlyRate = hourly_change.mul_quantity(replicas)?.convert();
     let savings = MonthlyRate::new(monthly_change.amount().max_zero());
 
     let (cpu_cv, mem_cv) = (variation(&cpu), variation(&mem));
     let summary = right_size_summary(w, (resize_cpu, new_cpu), (resize_mem, new_mem), samples.len(), monthly_change);
-    Some(Recommendation {
+    Ok(Some(Recommendation {
         action: RecommendedAction::RightSize {
             workload: w.workload.clone(),
             current_cpu: w.cpu_request,
@@ -332,7 +364,7 @@ fn right_size(ctx: &Ctx<'_>, w: &WorkloadProfile) -> Option<Recommendation> {
             ),
         ],
         summary,
-    })
+    }))
 }
 
 fn right_size_summary(
@@ -350,7 +382,7 @@ fn right_size_summary(
         changes.push(format!("memory {} → {}", w.memory_request, new_mem));
     }
     let changes = changes.join(", ");
-    let mut line = if monthly_change.amount() >= Money::zero(monthly_change.amount().currency()) {
+    let mut line = if !monthly_change.amount().is_negative() {
         format!("right-size {}: {changes} per replica ({samples} samples); saves {monthly_change}", w.workload)
     } else {
         let extra = MonthlyRate::new(-monthly_change.amount());
@@ -390,7 +422,7 @@ fn idle(ctx: &Ctx<'_>, pool: &Pool<'_>) -> Option<Recommendation> {
     let needed = need(cpu_demand, node_cpu).max(need(mem_demand, node_mem)).max(u64::from(pool.min_nodes()));
     let recommended = u32::try_from(needed).ok().filter(|&n| n < current)?;
     let removed = current - recommended;
-    let savings: MonthlyRate = (pool.hourly_price * f64::from(removed)).convert();
+    let savings: MonthlyRate = pool.hourly_price.times(i64::from(removed)).convert();
     let (n, cv) = ctx.series_evidence(ctx.workloads_on(pool.name));
     Some(Recommendation {
         action: RecommendedAction::Idle {
@@ -436,28 +468,30 @@ fn idle(ctx: &Ctx<'_>, pool: &Pool<'_>) -> Option<Recommendation> {
 // Commitment
 // ---------------------------------------------------------------------------------------------------------------
 
-fn commitment(ctx: &Ctx<'_>) -> Option<Recommendation> {
+fn commitment(ctx: &Ctx<'_>) -> Result<Option<Recommendation>, MoneyError> {
     if ctx.hours < COMMITMENT_MIN_WINDOW_HOURS {
-        return None;
+        return Ok(None);
     }
     let zero = HourlyRate::zero(ctx.currency);
     let (mut average, mut baseline) = (zero, zero);
     for pool in ctx.pools.values().filter(|p| p.capacity == Capacity::OnDemand) {
         let avg_nodes = pool.node_hours / ctx.hours;
         let steady_nodes = pool.spec.map_or(avg_nodes, |s| avg_nodes.min(f64::from(s.desired_count())));
-        average = average + pool.hourly_price * avg_nodes;
-        baseline = baseline + pool.hourly_price * steady_nodes;
+        average = average + pool.hourly_price.mul_quantity(avg_nodes)?;
+        baseline = baseline + pool.hourly_price.mul_quantity(steady_nodes)?;
     }
-    if baseline <= zero {
-        return None;
+    if baseline.amount().nanos() <= 0 {
+        return Ok(None);
     }
-    let covered = baseline * COMMITMENT_COVERAGE;
-    let hourly_commitment = covered * (1.0 - ASSUMED_ONE_YEAR_DISCOUNT);
-    let savings: MonthlyRate = (covered * ASSUMED_ONE_YEAR_DISCOUNT).convert();
+    let covered = baseline.mul_ratio(COMMITMENT_COVERAGE_PERCENT, 100);
+    let hourly_commitment = covered.mul_ratio(100 - ASSUMED_ONE_YEAR_DISCOUNT_PERCENT, 100);
+    let savings: MonthlyRate = covered.mul_ratio(ASSUMED_ONE_YEAR_DISCOUNT_PERCENT, 100).convert();
+    // A ratio of two amounts, for confidence only.
     let cv = (average.amount().as_f64() - baseline.amount().as_f64()).max(0.0) / average.amount().as_f64();
     let days = ctx.hours / 24.0;
-    Some(Recommendation {
-        action: RecommendedAction::Commitment { hourly_commitment, term_years: 1, discount: ASSUMED_ONE_YEAR_DISCOUNT },
+    let discount = ASSUMED_ONE_YEAR_DISCOUNT_PERCENT as f64 / 100.0;
+    Ok(Some(Recommendation {
+        action: RecommendedAction::Commitment { hourly_commitment, term_years: 1, discount },
         estimated_monthly_savings: savings,
         confidence: confidence(STRUCTURAL_BASE, days, HALF_CONFIDENCE_DAYS, cv),
         evidence: vec![
@@ -475,55 +509,54 @@ fn commitment(ctx: &Ctx<'_>) -> Option<Recommendation> {
             Evidence::new(
                 "covered_hourly_on_demand",
                 covered.amount().as_f64(),
-                format!("{}% of the baseline", COMMITMENT_COVERAGE * 100.0),
+                format!("{COMMITMENT_COVERAGE_PERCENT}% of the baseline"),
             ),
             Evidence::new(
                 "assumed_discount",
-                ASSUMED_ONE_YEAR_DISCOUNT,
+                discount,
                 "assumed 1-year no-upfront compute savings plan discount, not a quote",
             ),
         ],
         summary: format!(
-            "commit 1 year to {} of compute savings plan: covers {:.0}% of the {} steady on-demand node spend at an \
-             assumed {:.0}% discount; saves {savings}",
+            "commit 1 year to {} of compute savings plan: covers {COMMITMENT_COVERAGE_PERCENT}% of the {} steady \
+             on-demand node spend at an assumed {ASSUMED_ONE_YEAR_DISCOUNT_PERCENT}% discount; saves {savings}",
             rate4(hourly_commitment),
-            COMMITMENT_COVERAGE * 100.0,
             rate4(baseline),
-            ASSUMED_ONE_YEAR_DISCOUNT * 100.0
         ),
-    })
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Spot
 // ---------------------------------------------------------------------------------------------------------------
 
-fn spot(ctx: &Ctx<'_>, pool: &Pool<'_>) -> Option<Recommendation> {
+fn spot(ctx: &Ctx<'_>, pool: &Pool<'_>) -> Result<Option<Recommendation>, MoneyError> {
     if pool.capacity != Capacity::OnDemand {
-        return None;
+        return Ok(None);
     }
     let (candidates, kept): (Vec<&WorkloadProfile>, Vec<&WorkloadProfile>) =
         ctx.workloads_on(pool.name).partition(|w| w.interruptible);
     if candidates.is_empty() {
-        return None;
+        return Ok(None);
     }
     let (cpu, memory) = ctx.prices.get(pool.instance_type).map_or((pool.cpu, pool.memory), |p| (p.cpu, p.memory));
     if cpu.millis() == 0 || memory.bytes() == 0 {
-        return None;
+        return Ok(None);
     }
     let cpu_requested: f64 = candidates.iter().map(|w| w.cpu_request.millis() as f64 * replicas(w)).sum();
     let mem_requested: f64 = candidates.iter().map(|w| w.memory_request.bytes() as f64 * replicas(w)).sum();
     let share = (cpu_requested / cpu.millis() as f64).max(mem_requested / memory.bytes() as f64);
     if share < 1.0 {
-        return None;
+        return Ok(None);
     }
     let types = spot_types(ctx.prices, cpu, memory);
-    let first = types.first()?;
-    let spot_price = first.spot?;
+    let Some((first, spot_price)) = types.first().and_then(|t| Some((t, t.spot?))) else {
+        return Ok(None);
+    };
     if spot_price >= pool.hourly_price {
-        return None;
+        return Ok(None);
     }
-    let savings: MonthlyRate = ((pool.hourly_price - spot_price) * share).convert();
+    let savings: MonthlyRate = (pool.hourly_price - spot_price).mul_quantity(share)?.convert();
     let rate = first.interruption_rate().unwrap_or(UNKNOWN_INTERRUPTION_RATE);
     let (n, cv) = ctx.series_evidence(candidates.iter().copied());
     let base = confidence(STRUCTURAL_BASE, n as f64, HALF_CONFIDENCE_SAMPLES, cv);
@@ -548,7 +581,7 @@ fn spot(ctx: &Ctx<'_>, pool: &Pool<'_>) -> Option<Recommendation> {
         rate4(spot_price),
         rate4(pool.hourly_price),
     );
-    Some(Recommendation {
+    Ok(Some(Recommendation {
         action: RecommendedAction::Spot(SpotMigrationPlan { steps, ..plan }),
         estimated_monthly_savings: savings,
         confidence: Confidence::new(base.value() * (1.0 - 2.0 * rate)),
@@ -576,7 +609,7 @@ fn spot(ctx: &Ctx<'_>, pool: &Pool<'_>) -> Option<Recommendation> {
             ),
         ],
         summary,
-    })
+    }))
 }
 
 /// Up to three spot instance types at least as large as `cpu`/`memory`, lowest interruption bucket first, then
@@ -589,7 +622,12 @@ fn spot_types(prices: &PriceTable, cpu: Cpu, memory: Memory) -> Vec<&InstancePri
         .collect();
     types.sort_by(|a, b| {
         let bucket = |p: &InstancePrice| p.interruption_bucket.unwrap_or(EXCLUDED_BUCKET);
-        bucket(a).cmp(&bucket(b)).then_with(|| a.spot.cmp(&b.spot)).then_with(|| a.instance_type.cmp(&b.instance_type))
+        // One currency (checked by `recommend`): the nano-units order the spot prices.
+        let spot = |p: &InstancePrice| p.spot.map(|s| s.amount().nanos());
+        bucket(a)
+            .cmp(&bucket(b))
+            .then_with(|| spot(a).cmp(&spot(b)))
+            .then_with(|| a.instance_type.cmp(&b.instance_type))
     });
     types.truncate(MAX_SPOT_TYPES);
     types
@@ -682,7 +720,7 @@ fn round_up(value: u64, step: u64) -> u64 {
 
 /// An hourly rate with four decimals (`0.0536 USD/h`): two are too few for node prices.
 fn rate4(r: HourlyRate) -> String {
-    format!("{:.4} {}/h", r.amount().as_f64(), r.amount().currency())
+    format!("{} {}/h", r.amount().to_fixed(4), r.amount().currency())
 }
 
 #[cfg(test)]
@@ -767,6 +805,7 @@ mod tests {
 
         fn report(&self) -> CostReport {
             let hours = self.hours as f64;
+            let whole_hours = self.hours as u64;
             let nodes = self
                 .pools
                 .iter()
@@ -782,7 +821,7 @@ mod tests {
                         capacity: spec.capacity,
                         node_hours: count * hours,
                         hourly_price: price,
-                        cost: price.over_hours(count * hours),
+                        cost: price.over_hours(whole_hours).mul_quantity(*count).unwrap(),
                         cpu_per_node: p.cpu,
                         memory_per_node: p.memory,
                     }
@@ -792,14 +831,19 @@ mod tests {
                 cluster: ClusterId::new("demo"),
                 window: TimeWindow::new(start(), start() + SignedDuration::from_hours(self.hours)),
                 nodes,
-                shared: self.prices.control_plane.over_hours(hours),
+                shared: self.prices.control_plane.over_hours(whole_hours),
                 workloads: &self.workloads,
                 usage: &self.usage,
                 source: self.prices.source.clone(),
             })
+            .unwrap()
         }
 
         fn run(&self, options: &RecommendOptions) -> Vec<Recommendation> {
+            self.try_run(options).unwrap()
+        }
+
+        fn try_run(&self, options: &RecommendOptions) -> Result<Vec<Recommendation>, MoneyError> {
             let report = self.report();
             let specs: Vec<NodePoolSpec> = self.pools.iter().map(|p| p.0.clone()).collect();
             recommend(
@@ -828,8 +872,9 @@ mod tests {
             .find(|r| matches!(&r.action, RecommendedAction::RightSize { workload, .. } if workload.name == name))
     }
 
+    /// A monthly rate from a float hourly figure the tests compute by hand, for approximate comparisons.
     fn monthly(hourly_usd: f64) -> MonthlyRate {
-        HourlyRate::usd(hourly_usd).convert()
+        HourlyRate::new(Money::from_f64(hourly_usd, Currency::USD).unwrap()).convert()
     }
 
     fn close(a: MonthlyRate, b: MonthlyRate) -> bool {
@@ -869,7 +914,7 @@ mod tests {
         // 150 × 1.15 = 172.5 → 173m → rounded up to 175m; 300Mi × 1.15 = 345Mi.
         assert_eq!(*recommended_cpu, Cpu::from_millis(175));
         assert_eq!(*recommended_memory, Memory::from_mib(345));
-        let (per_core, per_gib) = resource_rates(HourlyRate::usd(0.096), Cpu::from_cores(2), Memory::from_gib(8));
+        let (per_core, per_gib) = resource_rates(HourlyRate::usd(96, 3), Cpu::from_cores(2), Memory::from_gib(8));
         let hourly = per_core.amount().as_f64() * 0.825 + per_gib.amount().as_f64() * (2.0 - 345.0 / 1024.0);
         assert!(close(r.estimated_monthly_savings, monthly(hourly * 2.0)), "{:?}", r.estimated_monthly_savings);
         assert!(r.summary.contains("175m") && r.summary.contains("345Mi"), "{}", r.summary);
@@ -954,7 +999,8 @@ mod tests {
             idle[0].action,
             RecommendedAction::Idle { node_pool: "general".into(), current_nodes: 10, recommended_nodes: 5 }
         );
-        assert!(close(idle[0].estimated_monthly_savings, monthly(0.096 * 5.0)));
+        // 5 nodes × 0.096 × 730, exactly.
+        assert_eq!(idle[0].estimated_monthly_savings, MonthlyRate::usd(3504, 1));
 
         let mut s = Scenario::realistic();
         s.pools[0].0.min = 8;
@@ -980,9 +1026,10 @@ mod tests {
             unreachable!()
         };
         assert_eq!((*term_years, *discount), (1, 0.28));
-        // Baseline: 10 × 0.096 = 0.96/h; covered 0.768/h; billed 0.768 × 0.72.
-        assert!((hourly_commitment.amount().as_f64() - 0.768 * 0.72).abs() < 1e-6);
-        assert!(close(c[0].estimated_monthly_savings, monthly(0.768 * 0.28)));
+        // Baseline: 10 × 0.096 = 0.96/h; covered 0.768/h; billed 0.768 × 0.72; saved 0.768 × 0.28 × 730. Exact.
+        assert_eq!(*hourly_commitment, HourlyRate::usd(55296, 5));
+        assert_eq!(c[0].estimated_monthly_savings, MonthlyRate::usd(1569792, 4));
+        assert!(c[0].summary.contains("0.5530 USD/h") && c[0].summary.contains("80%"), "{}", c[0].summary);
 
         assert!(of_kind(&Scenario::empty(167).all(), "commitment").is_empty(), "under a week");
 
@@ -1024,16 +1071,16 @@ mod tests {
             instance_type: "z9.large".into(),
             cpu: Cpu::from_cores(2),
             memory: Memory::from_gib(8),
-            on_demand: HourlyRate::usd(0.05),
-            spot: Some(HourlyRate::usd(0.001)),
+            on_demand: HourlyRate::usd(5, 2),
+            spot: Some(HourlyRate::usd(1, 3)),
             interruption_bucket: Some(4),
         });
         s.prices.insert(InstancePrice {
             instance_type: "y1.large".into(),
             cpu: Cpu::from_cores(2),
             memory: Memory::from_gib(8),
-            on_demand: HourlyRate::usd(0.05),
-            spot: Some(HourlyRate::usd(0.002)),
+            on_demand: HourlyRate::usd(5, 2),
+            spot: Some(HourlyRate::usd(2, 3)),
             interruption_bucket: None,
         });
         let types = spot_types(&s.prices, Cpu::from_cores(2), Memory::from_gib(8));
@@ -1059,7 +1106,7 @@ mod tests {
     fn spot_confidence_falls_with_the_interruption_bucket() {
         let confidence_with_bucket = |bucket: u8| {
             let mut s = Scenario::realistic();
-            let mut table = PriceTable::new("test", HourlyRate::usd(0.1), "test");
+            let mut table = PriceTable::new("test", HourlyRate::usd(1, 1), "test");
             table.insert(s.prices.get("m5.large").unwrap().clone());
             let mut only = s.prices.get("m5.large").unwrap().clone();
             only.interruption_bucket = Some(bucket);
@@ -1083,7 +1130,7 @@ mod tests {
         assert_eq!(two.len(), of_kind(&all, "right_size").len() + 1);
         assert_eq!(two[0].action.kind(), "idle");
 
-        let min = Money::usd(100.0);
+        let min = Money::usd(100, 0);
         let big = s.run(&RecommendOptions { min_monthly_savings: Some(min), ..Default::default() });
         assert!(!big.is_empty() && big.len() < all.len());
         assert!(big.iter().all(|r| r.estimated_monthly_savings.amount() >= min));
@@ -1109,6 +1156,20 @@ mod tests {
         }
         assert!(right_size_confidence(96, true) < right_size_confidence(96, false));
         assert!(steady.iter().all(|c| *c < 1.0));
+    }
+
+    #[test]
+    fn amounts_in_another_currency_are_an_error_not_ignored() {
+        let eur: Currency = "EUR".parse().unwrap();
+        let s = Scenario::realistic();
+        let min = Money::new(1, 0, eur);
+        let err = s.try_run(&RecommendOptions { min_monthly_savings: Some(min), ..Default::default() }).unwrap_err();
+        assert_eq!(err, MoneyError::CurrencyMismatch { left: Currency::USD, right: eur });
+        let mut s = Scenario::realistic();
+        let mut foreign = s.prices.get("r5.large").unwrap().clone();
+        foreign.spot = Some(HourlyRate::new(Money::new(1, 2, eur)));
+        s.prices.insert(foreign);
+        assert!(s.try_run(&RecommendOptions::default()).is_err(), "a EUR spot price must not rank among USD ones");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cluster::Capacity;
 use super::common::ClusterId;
-use super::units::{Cpu, Currency, HourlyRate, Memory, Money, MonthlyRate};
+use super::units::{Cpu, Currency, HourlyRate, Memory, Money, MoneyError, MonthlyRate};
 
 /// A half-open time window `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -33,6 +33,11 @@ impl TimeWindow {
     pub fn hours(&self) -> f64 {
         let d = self.end.duration_since(self.start);
         (d.as_secs_f64() / 3600.0).max(0.0)
+    }
+
+    /// Length, exact to the nanosecond (zero when `end` is not after `start`): what rates are priced over.
+    pub fn duration(&self) -> std::time::Duration {
+        std::time::Duration::try_from(self.end.duration_since(self.start)).unwrap_or_default()
     }
 
     /// Whether `t` is in the window.
@@ -172,25 +177,34 @@ pub struct CostReport {
 
 impl CostReport {
     /// Sum of all allocations.
-    pub fn allocated(&self) -> Money {
-        self.allocations.iter().map(|a| a.total).fold(Money::zero(self.currency), |a, b| a + b)
+    ///
+    /// # Errors
+    /// [`MoneyError::CurrencyMismatch`] when an allocation is not in the report's currency (a report built or
+    /// deserialized by hand; [`crate::costing::allocate`] never produces one).
+    pub fn allocated(&self) -> Result<Money, MoneyError> {
+        Money::checked_sum(self.allocations.iter().map(|a| a.total), self.currency)
     }
 
-    /// Whether `allocated + idle + shared == total` exactly.
+    /// Whether `allocated + idle + shared == total` exactly, every amount in the report's currency.
     pub fn is_consistent(&self) -> bool {
-        self.allocated().checked_add(self.idle).and_then(|m| m.checked_add(self.shared)) == Some(self.total)
+        let sum = self.allocated().and_then(|m| m.checked_add(self.idle)).and_then(|m| m.checked_add(self.shared));
+        sum == Ok(self.total) && self.total.currency() == self.currency
     }
 
     /// Allocation per namespace, sorted by cost, highest first.
-    pub fn by_namespace(&self) -> Vec<(String, Money)> {
+    ///
+    /// # Errors
+    /// As [`CostReport::allocated`].
+    pub fn by_namespace(&self) -> Result<Vec<(String, Money)>, MoneyError> {
         let mut map: std::collections::BTreeMap<String, Money> = Default::default();
         for a in &self.allocations {
             let e = map.entry(a.workload.namespace.clone()).or_insert(Money::zero(self.currency));
-            *e += a.total;
+            *e = e.checked_add(a.total)?;
         }
         let mut out: Vec<_> = map.into_iter().collect();
-        out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        out
+        // One currency, checked above: the nano-units order the amounts.
+        out.sort_by(|a, b| b.1.nanos().cmp(&a.1.nanos()).then(a.0.cmp(&b.0)));
+        Ok(out)
     }
 }
 

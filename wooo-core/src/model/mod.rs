@@ -14,6 +14,6 @@ pub use common::*;
 pub use cost::*;
 pub use mesh::*;
 pub use units::{
-    Cpu, Currency, HOURS_PER_MONTH, HourlyRate, Memory, Money, MonthlyRate, ParseUnitError, PerHour, PerMonth, Period,
-    Rate, duration_str, format_duration, opt_duration_str, parse_duration,
+    Cpu, Currency, HOURS_PER_MONTH, HourlyRate, Memory, Money, MoneyError, MonthlyRate, ParseUnitError, PerHour,
+    PerMonth, Period, Rate, duration_str, format_duration, opt_duration_str, parse_duration,
 };

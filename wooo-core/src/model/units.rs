@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::ops::{Add, AddAssign, Mul, Neg, Sub};
+use std::ops::{Add, AddAssign, Neg, Sub};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -437,19 +437,113 @@ impl<'de> Deserialize<'de> for Currency {
 
 const NANOS_PER_UNIT: i128 = 1_000_000_000;
 
-/// An amount of money: fixed point with nine decimals (exact sums, no float drift), and a currency.
+/// Why an operation on [`Money`] (or a [`Rate`]) failed.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MoneyError {
+    /// Amounts of two currencies were added, subtracted or compared.
+    #[error("cannot combine {left} and {right} amounts")]
+    CurrencyMismatch {
+        /// The currency of the left-hand amount.
+        left: Currency,
+        /// The currency of the right-hand amount.
+        right: Currency,
+    },
+    /// A float amount or quantity was NaN or infinite.
+    #[error("{0} is not a finite number")]
+    NotFinite(f64),
+    /// The result does not fit in the range of [`Money`] (about ±1.7 × 10²⁹ units).
+    #[error("amount out of range")]
+    Overflow,
+}
+
+/// `a × b / d` and its remainder for unsigned values, through a 256-bit product so that no intermediate
+/// overflows; `None` when `d` is zero or the quotient does not fit in 128 bits.
+fn mul_div_u128(a: u128, b: u128, d: u128) -> Option<(u128, u128)> {
+    if d == 0 {
+        return None;
+    }
+    if let Some(p) = a.checked_mul(b) {
+        return Some((p / d, p % d));
+    }
+    let (hi, lo) = wide_mul(a, b);
+    if hi >= d {
+        return None;
+    }
+    // Long division of the 256-bit (hi, lo) by d, one bit at a time; `rem < d` holds before every step.
+    let (mut rem, mut q) = (hi, 0u128);
+    for i in (0..128).rev() {
+        let carry = rem >> 127;
+        rem = (rem << 1) | ((lo >> i) & 1);
+        q <<= 1;
+        // With the carry the true value is 2¹²⁸ + rem ≥ d, and its difference with d fits again.
+        if carry == 1 || rem >= d {
+            rem = rem.wrapping_sub(d);
+            q |= 1;
+        }
+    }
+    Some((q, rem))
+}
+
+/// The 256-bit product of two `u128`s as (high, low) halves.
+fn wide_mul(a: u128, b: u128) -> (u128, u128) {
+    const LOW: u128 = u64::MAX as u128;
+    let (a1, a0, b1, b0) = (a >> 64, a & LOW, b >> 64, b & LOW);
+    let (p00, p01, p10, p11) = (a0 * b0, a0 * b1, a1 * b0, a1 * b1);
+    let mid = (p00 >> 64) + (p01 & LOW) + (p10 & LOW);
+    let lo = (p00 & LOW) | ((mid & LOW) << 64);
+    let hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+    (hi, lo)
+}
+
+/// `a × b / d` rounded to the nearest integer, halves away from zero (wooo's one rounding rule for money);
+/// `None` when `d` is zero or the result does not fit.
+fn mul_div_round(a: i128, b: i128, d: i128) -> Option<i128> {
+    let negative = (a < 0) ^ (b < 0) ^ (d < 0);
+    let divisor = d.unsigned_abs();
+    let (q, r) = mul_div_u128(a.unsigned_abs(), b.unsigned_abs(), divisor)?;
+    let q = if r >= divisor - r { q.checked_add(1)? } else { q };
+    let q = i128::try_from(q).ok()?;
+    Some(if negative { -q } else { q })
+}
+
+/// A non-negative or negative float quantity in millionths, rounded halves away from zero.
+fn millionths(quantity: f64) -> Result<i128, MoneyError> {
+    if !quantity.is_finite() {
+        return Err(MoneyError::NotFinite(quantity));
+    }
+    let scaled = (quantity * 1e6).round();
+    // 2¹⁰⁰ millionths is far beyond any count of nodes, replicas or GiB, and leaves room for the product.
+    if scaled.abs() >= 2f64.powi(100) {
+        return Err(MoneyError::Overflow);
+    }
+    Ok(scaled as i128)
+}
+
+/// An amount of money: an integer count of nano-units (10⁻⁹ of the currency's unit) and a currency.
 ///
-/// Adding or subtracting amounts of different currencies panics, like integer overflow does; use
-/// [`Money::checked_add`] where the currencies come from input.
+/// Money never goes through floating point: sums are exact, products with integers, ratios
+/// ([`Money::mul_ratio`]), durations ([`Rate::over`]) and splits ([`Money::split_proportionally`]) are computed in
+/// integer arithmetic. **Rounding rule:** an operation whose exact result is finer than a nano-unit rounds once,
+/// to the nearest nano-unit, halves away from zero; the same rule rounds decimal text with more than nine
+/// decimals and the two decimals of [`Display`](fmt::Display).
+///
+/// **Currencies.** Amounts of different currencies never combine: [`Money::checked_add`] and
+/// [`Money::checked_sub`] return [`MoneyError::CurrencyMismatch`], and comparison ([`PartialOrd`]) gives `None`,
+/// so `<`, `>`, `<=` and `>=` are all false across currencies (there is no `Ord`). The `+` and `-` operators are for
+/// amounts already known to share a currency (the parts of one report) and panic on a mismatch, like integer
+/// overflow; use the checked forms wherever the currencies come from input.
 ///
 /// ```
 /// use wooo_core::model::{Currency, Money};
-/// let a = Money::from_decimal_str("0.096", Currency::USD).unwrap();
-/// let b = a * 730.0;
-/// assert_eq!(b.to_string(), "70.08 USD");
+/// let a = Money::usd(96, 3); // 0.096 USD
+/// assert_eq!(a.times(730).to_string(), "70.08 USD");
 /// assert_eq!(a + a, Money::from_decimal_str("0.192", Currency::USD).unwrap());
+/// let eur = Money::new(1, 0, "EUR".parse().unwrap());
+/// assert!(a.checked_add(eur).is_err());
+/// assert_eq!(a.partial_cmp(&eur), None);
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Money {
     nanos: i128,
     currency: Currency,
@@ -471,51 +565,90 @@ impl Money {
         Self { nanos, currency }
     }
 
-    /// From a float amount, rounded to the nearest nano-unit. For prices read from catalogues.
-    pub fn from_f64(amount: f64, currency: Currency) -> Self {
-        Self { nanos: (amount * NANOS_PER_UNIT as f64).round() as i128, currency }
+    /// `mantissa × 10^-scale` units of `currency`, exactly: `Money::new(96, 3, USD)` is 0.096 USD.
+    ///
+    /// # Panics
+    /// When `scale` is above 9 (finer than a nano-unit); in a `const` context this is a compile error.
+    pub const fn new(mantissa: i64, scale: u32, currency: Currency) -> Self {
+        assert!(scale <= 9, "Money has nine decimals");
+        Self { nanos: mantissa as i128 * 10i128.pow(9 - scale), currency }
     }
 
-    /// US dollars from a float amount.
-    pub fn usd(amount: f64) -> Self {
-        Self::from_f64(amount, Currency::USD)
+    /// `mantissa × 10^-scale` US dollars: `Money::usd(96, 3)` is 0.096 USD.
+    ///
+    /// # Panics
+    /// As [`Money::new`].
+    pub const fn usd(mantissa: i64, scale: u32) -> Self {
+        Self::new(mantissa, scale, Currency::USD)
     }
 
-    /// Parses a decimal amount such as `0.096`, `12`, `5.555555555555556e-05` (exponent form goes through f64).
+    /// From a float amount, rounded to the nearest nano-unit (halves away from zero). Only for amounts that
+    /// arrive as floats; prefer [`Money::from_decimal_str`] or [`Money::new`], which are exact.
     ///
     /// # Errors
-    /// When the text is not a decimal number.
-    pub fn from_decimal_str(s: &str, currency: Currency) -> Result<Self, ParseUnitError> {
-        let t = s.trim();
-        let bad = || ParseUnitError::new(format!("amount `{s}` is not a decimal number"));
-        if t.contains(['e', 'E']) {
-            let x: f64 = t.parse().map_err(|_| bad())?;
-            return Ok(Self::from_f64(x, currency));
+    /// [`MoneyError::NotFinite`] for NaN or an infinity; [`MoneyError::Overflow`] beyond the range of money.
+    pub fn from_f64(amount: f64, currency: Currency) -> Result<Self, MoneyError> {
+        if !amount.is_finite() {
+            return Err(MoneyError::NotFinite(amount));
         }
+        // `round` rounds halves away from zero, as every other money operation does.
+        let nanos = (amount * NANOS_PER_UNIT as f64).round();
+        if nanos.abs() >= 2f64.powi(126) {
+            return Err(MoneyError::Overflow);
+        }
+        Ok(Self { nanos: nanos as i128, currency })
+    }
+
+    /// Parses a decimal amount such as `0.096`, `-12`, `5.555555555555556e-05`, exactly (exponent form too),
+    /// rounded to the nearest nano-unit when it has more than nine decimals.
+    ///
+    /// # Errors
+    /// When the text is not a decimal number or is out of the range of money.
+    pub fn from_decimal_str(s: &str, currency: Currency) -> Result<Self, ParseUnitError> {
+        let bad = || ParseUnitError::new(format!("amount `{s}` is not a decimal number"));
+        let t = s.trim();
         let (neg, body) = match t.strip_prefix('-') {
             Some(b) => (true, b),
-            None => (false, t),
+            None => (false, t.strip_prefix('+').unwrap_or(t)),
         };
-        let (int_part, frac_part) = body.split_once('.').unwrap_or((body, ""));
+        let (number, exp) = match body.split_once(['e', 'E']) {
+            Some((n, e)) => {
+                let e: i32 = e.parse().map_err(|_| bad())?;
+                // Beyond ±400 an amount is zero or out of range anyway; the bound keeps the digit string small.
+                (n, e.clamp(-400, 400))
+            }
+            None => (body, 0),
+        };
+        let (int_part, frac_part) = number.split_once('.').unwrap_or((number, ""));
         if (int_part.is_empty() && frac_part.is_empty())
             || !int_part.bytes().all(|c| c.is_ascii_digit())
             || !frac_part.bytes().all(|c| c.is_ascii_digit())
         {
             return Err(bad());
         }
-        let int: i128 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| bad())? };
-        let mut frac = frac_part.to_string();
-        let round_up = frac.len() > 9 && frac.as_bytes()[9] >= b'5';
-        frac.truncate(9);
-        while frac.len() < 9 {
-            frac.push('0');
+        // The value is digits × 10^shift nano-units.
+        let mut digits = format!("{int_part}{frac_part}");
+        let shift = exp + 9 - frac_part.len() as i32;
+        let mut round_up = false;
+        if shift >= 0 {
+            digits.extend(std::iter::repeat_n('0', shift as usize));
+        } else {
+            let keep = digits.len().saturating_sub(shift.unsigned_abs() as usize);
+            // Halves away from zero: the first dropped digit alone decides.
+            round_up = digits.as_bytes().get(keep).is_some_and(|d| *d >= b'5')
+                && (shift.unsigned_abs() as usize) <= digits.len();
+            digits.truncate(keep);
         }
-        let frac: i128 = frac.parse().map_err(|_| bad())?;
-        let mut nanos = int.checked_mul(NANOS_PER_UNIT).ok_or_else(bad)? + frac + i128::from(round_up);
-        if neg {
-            nanos = -nanos;
-        }
-        Ok(Self { nanos, currency })
+        let digits = digits.trim_start_matches('0');
+        let magnitude: i128 = if digits.is_empty() {
+            0
+        } else {
+            digits.parse().map_err(|_| ParseUnitError::new(format!("amount `{s}` is out of range")))?
+        };
+        let magnitude = magnitude
+            .checked_add(i128::from(round_up))
+            .ok_or_else(|| ParseUnitError::new(format!("amount `{s}` is out of range")))?;
+        Ok(Self { nanos: if neg { -magnitude } else { magnitude }, currency })
     }
 
     /// Nano-units.
@@ -528,7 +661,7 @@ impl Money {
         self.currency
     }
 
-    /// The amount as a float, for ratios and charts (never for sums).
+    /// The amount as a float, for ratios, evidence and charts (never for sums or products of money).
     pub fn as_f64(self) -> f64 {
         self.nanos as f64 / NANOS_PER_UNIT as f64
     }
@@ -538,9 +671,76 @@ impl Money {
         self.nanos == 0
     }
 
-    /// Adds, or `None` when the currencies differ.
-    pub fn checked_add(self, other: Money) -> Option<Money> {
-        (self.currency == other.currency).then(|| Money { nanos: self.nanos + other.nanos, ..self })
+    /// Whether the amount is below zero.
+    pub const fn is_negative(self) -> bool {
+        self.nanos < 0
+    }
+
+    fn same_currency(self, other: Money) -> Result<(), MoneyError> {
+        if self.currency == other.currency {
+            Ok(())
+        } else {
+            Err(MoneyError::CurrencyMismatch { left: self.currency, right: other.currency })
+        }
+    }
+
+    /// Adds.
+    ///
+    /// # Errors
+    /// [`MoneyError::CurrencyMismatch`] when the currencies differ; [`MoneyError::Overflow`].
+    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
+        self.same_currency(other)?;
+        let nanos = self.nanos.checked_add(other.nanos).ok_or(MoneyError::Overflow)?;
+        Ok(Money { nanos, ..self })
+    }
+
+    /// Subtracts.
+    ///
+    /// # Errors
+    /// [`MoneyError::CurrencyMismatch`] when the currencies differ; [`MoneyError::Overflow`].
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        self.same_currency(other)?;
+        let nanos = self.nanos.checked_sub(other.nanos).ok_or(MoneyError::Overflow)?;
+        Ok(Money { nanos, ..self })
+    }
+
+    /// Sums amounts that must all be in `currency` (an empty iterator gives zero of it).
+    ///
+    /// # Errors
+    /// [`MoneyError::CurrencyMismatch`] for the first amount of another currency; [`MoneyError::Overflow`].
+    pub fn checked_sum(amounts: impl IntoIterator<Item = Money>, currency: Currency) -> Result<Money, MoneyError> {
+        amounts.into_iter().try_fold(Money::zero(currency), Money::checked_add)
+    }
+
+    /// This amount `n` times, exactly.
+    ///
+    /// # Panics
+    /// When the result is out of the range of money, like integer overflow.
+    pub fn times(self, n: i64) -> Money {
+        let nanos = self.nanos.checked_mul(i128::from(n)).expect("money out of range");
+        Money { nanos, ..self }
+    }
+
+    /// `self × numer / denom`, computed exactly and rounded once to the nearest nano-unit (halves away from
+    /// zero): `Money::usd(10, 2).mul_ratio(7, 3)` is 0.233333333 USD.
+    ///
+    /// # Panics
+    /// When `denom` is zero or the result is out of the range of money, like integer division and overflow.
+    pub fn mul_ratio(self, numer: i128, denom: i128) -> Money {
+        assert!(denom != 0, "Money::mul_ratio by a zero denominator");
+        let nanos = mul_div_round(self.nanos, numer, denom).expect("money out of range");
+        Money { nanos, ..self }
+    }
+
+    /// This amount times a quantity given as a float (average replicas, node counts, GiB): the quantity is read
+    /// to a millionth (rounded halves away from zero), then the product is exact and rounded once to the nano.
+    ///
+    /// # Errors
+    /// [`MoneyError::NotFinite`] for a NaN or infinite quantity; [`MoneyError::Overflow`].
+    pub fn mul_quantity(self, quantity: f64) -> Result<Money, MoneyError> {
+        let micro = millionths(quantity)?;
+        let nanos = mul_div_round(self.nanos, micro, 1_000_000).ok_or(MoneyError::Overflow)?;
+        Ok(Money { nanos, ..self })
     }
 
     /// The larger of zero and this amount.
@@ -562,50 +762,84 @@ impl Money {
         }
     }
 
-    /// Splits this amount into parts proportional to `weights`, so that the parts sum to exactly this amount
-    /// (largest-remainder rounding). All-zero or empty weights give all-zero parts, with the amount left over
-    /// returned as the second value.
-    pub fn split_proportionally(self, weights: &[f64]) -> (Vec<Money>, Money) {
-        let total_w: f64 = weights.iter().filter(|w| w.is_finite() && **w > 0.0).sum();
-        if weights.is_empty() || total_w <= 0.0 {
-            return (vec![Money::zero(self.currency); weights.len()], self);
+    /// Decimal text with exactly `places` decimals (at most nine), rounded halves away from zero:
+    /// `Money::usd(5355, 5).to_fixed(4)` is `0.0536`.
+    pub fn to_fixed(self, places: u32) -> String {
+        let places = places.min(9);
+        let scaled = mul_div_round(self.nanos, 1, 10i128.pow(9 - places)).unwrap_or(0);
+        let sign = if scaled < 0 { "-" } else { "" };
+        let abs = scaled.unsigned_abs();
+        let unit = 10u128.pow(places);
+        if places == 0 {
+            format!("{sign}{abs}")
+        } else {
+            format!("{sign}{}.{:0w$}", abs / unit, abs % unit, w = places as usize)
         }
-        let mut parts: Vec<(usize, i128, f64)> = weights
+    }
+
+    /// Splits this amount into parts proportional to integer `weights`, exactly: the parts sum to this amount to
+    /// the nano-unit. Each part is first `⌊amount × weight / Σweights⌋`; the nano-units left over go one each to
+    /// the parts with the largest remainders (ties to the earlier part), so a part of weight zero is always zero
+    /// and no part is more than one nano-unit from its exact share. A negative amount is split as its magnitude,
+    /// negated. `None` when the weights sum to zero (or overflow `u128`): there is nothing to split by.
+    ///
+    /// ```
+    /// use wooo_core::model::Money;
+    /// let parts = Money::usd(100, 0).split_proportionally(&[1, 1, 1]).unwrap();
+    /// assert_eq!(parts.iter().map(|p| p.nanos()).collect::<Vec<_>>(), [33_333_333_334, 33_333_333_333, 33_333_333_333]);
+    /// assert!(Money::usd(1, 0).split_proportionally(&[0, 0]).is_none());
+    /// ```
+    pub fn split_proportionally(self, weights: &[u128]) -> Option<Vec<Money>> {
+        let total = weights.iter().try_fold(0u128, |sum, w| sum.checked_add(*w))?;
+        if total == 0 {
+            return None;
+        }
+        let whole = self.nanos.unsigned_abs();
+        // Each weight is at most the total, so each quotient is at most `whole`: mul_div_u128 cannot fail.
+        let mut parts: Vec<(usize, u128, u128)> = weights
             .iter()
             .enumerate()
-            .map(|(i, w)| {
-                let w = if w.is_finite() && *w > 0.0 { *w } else { 0.0 };
-                let exact = self.nanos as f64 * (w / total_w);
-                let floor = exact.floor();
-                (i, floor as i128, exact - floor)
+            .map(|(i, &w)| {
+                let (q, r) = mul_div_u128(whole, w, total).unwrap_or((0, 0));
+                (i, q, r)
             })
             .collect();
-        let assigned: i128 = parts.iter().map(|p| p.1).sum();
-        let mut left = self.nanos - assigned;
-        parts.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
-        for p in parts.iter_mut() {
-            if left <= 0 {
-                break;
-            }
-            if weights[p.0] > 0.0 {
-                p.1 += 1;
-                left -= 1;
-            }
+        let assigned: u128 = parts.iter().map(|p| p.1).sum();
+        // Σ remainders = left × total with every remainder below total, so fewer than `left` remainders are zero:
+        // the nano-units left over never reach a part of weight zero.
+        let left = usize::try_from(whole - assigned).unwrap_or(usize::MAX);
+        parts.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+        for p in parts.iter_mut().take(left) {
+            p.1 += 1;
         }
         parts.sort_by_key(|p| p.0);
-        let out = parts.into_iter().map(|p| Money { nanos: p.1, currency: self.currency }).collect();
-        (out, Money { nanos: left.max(0), currency: self.currency })
+        let sign = if self.nanos < 0 { -1 } else { 1 };
+        // Every part is at most |self|, which fits in i128.
+        Some(parts.into_iter().map(|p| Money { nanos: sign * p.1 as i128, currency: self.currency }).collect())
     }
 }
 
-fn same_currency(a: Money, b: Money) {
-    assert!(a.currency == b.currency, "cannot combine {} and {} amounts", a.currency, b.currency);
+impl PartialOrd for Money {
+    /// Orders amounts of one currency; `None` across currencies, so no comparison between them holds.
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        (self.currency == other.currency).then(|| self.nanos.cmp(&other.nanos))
+    }
+}
+
+fn expect_same_currency(a: Money, b: Money) {
+    if let Err(e) = a.same_currency(b) {
+        panic!("{e}");
+    }
 }
 
 impl Add for Money {
     type Output = Money;
+    /// Adds amounts of one currency.
+    ///
+    /// # Panics
+    /// When the currencies differ ([`Money::checked_add`] returns an error instead) or on overflow.
     fn add(self, rhs: Money) -> Money {
-        same_currency(self, rhs);
+        expect_same_currency(self, rhs);
         Money { nanos: self.nanos + rhs.nanos, ..self }
     }
 }
@@ -618,8 +852,12 @@ impl AddAssign for Money {
 
 impl Sub for Money {
     type Output = Money;
+    /// Subtracts amounts of one currency.
+    ///
+    /// # Panics
+    /// When the currencies differ ([`Money::checked_sub`] returns an error instead) or on overflow.
     fn sub(self, rhs: Money) -> Money {
-        same_currency(self, rhs);
+        expect_same_currency(self, rhs);
         Money { nanos: self.nanos - rhs.nanos, ..self }
     }
 }
@@ -631,13 +869,6 @@ impl Neg for Money {
     }
 }
 
-impl Mul<f64> for Money {
-    type Output = Money;
-    fn mul(self, rhs: f64) -> Money {
-        Money { nanos: (self.nanos as f64 * rhs).round() as i128, ..self }
-    }
-}
-
 impl fmt::Debug for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.decimal_string(), self.currency)
@@ -645,15 +876,12 @@ impl fmt::Debug for Money {
 }
 
 impl fmt::Display for Money {
-    /// Two decimals and the code (`70.08 USD`); `{:#}` prints full precision.
+    /// Two decimals, rounded halves away from zero, and the code (`70.08 USD`); `{:#}` prints full precision.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if f.alternate() {
             return write!(f, "{} {}", self.decimal_string(), self.currency);
         }
-        let cents = (self.nanos as f64 / 10_000_000.0).round() as i128;
-        let sign = if cents < 0 { "-" } else { "" };
-        let c = cents.unsigned_abs();
-        write!(f, "{sign}{}.{:02} {}", c / 100, c % 100, self.currency)
+        write!(f, "{} {}", self.to_fixed(2), self.currency)
     }
 }
 
@@ -687,7 +915,11 @@ impl<'de> Deserialize<'de> for Money {
 }
 
 impl std::iter::Sum for Money {
-    /// Sums; an empty iterator gives zero US dollars.
+    /// Sums amounts of one currency; an empty iterator gives zero US dollars. Use [`Money::checked_sum`] where
+    /// the currencies come from input.
+    ///
+    /// # Panics
+    /// As `+`, when the currencies differ.
     fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
         let mut iter = iter.peekable();
         let currency = iter.peek().map(|m| m.currency).unwrap_or_default();
@@ -700,12 +932,12 @@ impl std::iter::Sum for Money {
 // ---------------------------------------------------------------------------------------------------------------
 
 /// Hours in the billing month every wooo monthly figure uses (365 × 24 / 12), as AWS, Azure and GCP calculators do.
-pub const HOURS_PER_MONTH: f64 = 730.0;
+pub const HOURS_PER_MONTH: u64 = 730;
 
 /// A billing period: the unit a [`Rate`] is per.
 pub trait Period: Copy + Default + fmt::Debug + Send + Sync + 'static {
-    /// Hours in one period.
-    const HOURS: f64;
+    /// Seconds in one period (an integer, so converting rates and pricing durations stays exact).
+    const SECONDS: u64;
     /// Suffix used in text (`/h`, `/mo`).
     const SUFFIX: &'static str;
 }
@@ -714,7 +946,7 @@ pub trait Period: Copy + Default + fmt::Debug + Send + Sync + 'static {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct PerHour;
 impl Period for PerHour {
-    const HOURS: f64 = 1.0;
+    const SECONDS: u64 = 3600;
     const SUFFIX: &'static str = "/h";
 }
 
@@ -722,25 +954,28 @@ impl Period for PerHour {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct PerMonth;
 impl Period for PerMonth {
-    const HOURS: f64 = HOURS_PER_MONTH;
+    const SECONDS: u64 = HOURS_PER_MONTH * 3600;
     const SUFFIX: &'static str = "/mo";
 }
 
 /// An amount of money per period. Rates of different periods are different types, so an hourly price cannot
-/// be added to a monthly saving by mistake; convert with [`Rate::convert`].
+/// be added to a monthly saving by mistake; convert with [`Rate::convert`]. Every operation is exact and rounds
+/// as [`Money`] does.
 ///
 /// ```
+/// use std::time::Duration;
 /// use wooo_core::model::{HourlyRate, MonthlyRate};
-/// let node = HourlyRate::usd(0.096);
+/// let node = HourlyRate::usd(96, 3);
 /// let monthly: MonthlyRate = node.convert();
 /// assert_eq!(monthly.amount().to_string(), "70.08 USD");
-/// assert_eq!(node.over_hours(10.0).to_string(), "0.96 USD");
+/// assert_eq!(node.over_hours(10).to_string(), "0.96 USD");
+/// assert_eq!(node.times(3).over(Duration::from_secs(90 * 60)).decimal_string(), "0.432");
 /// ```
 ///
 /// Mixing periods does not compile:
 /// ```compile_fail
 /// use wooo_core::model::{HourlyRate, MonthlyRate};
-/// let _ = HourlyRate::usd(1.0) + MonthlyRate::usd(1.0);
+/// let _ = HourlyRate::usd(1, 0) + MonthlyRate::usd(1, 0);
 /// ```
 pub struct Rate<P: Period> {
     amount: Money,
@@ -757,9 +992,12 @@ impl<P: Period> Rate<P> {
     pub const fn new(amount: Money) -> Self {
         Self { amount, period: PhantomData }
     }
-    /// US dollars per period.
-    pub fn usd(amount: f64) -> Self {
-        Self::new(Money::usd(amount))
+    /// `mantissa × 10^-scale` US dollars per period: `HourlyRate::usd(96, 3)` is 0.096 USD/h.
+    ///
+    /// # Panics
+    /// As [`Money::new`].
+    pub const fn usd(mantissa: i64, scale: u32) -> Self {
+        Self::new(Money::usd(mantissa, scale))
     }
     /// Zero per period.
     pub const fn zero(currency: Currency) -> Self {
@@ -769,13 +1007,54 @@ impl<P: Period> Rate<P> {
     pub const fn amount(self) -> Money {
         self.amount
     }
-    /// The same rate expressed per another period.
+    /// The same rate expressed per another period (exact ratio of the periods' seconds, rounded once).
     pub fn convert<Q: Period>(self) -> Rate<Q> {
-        Rate::new(self.amount * (Q::HOURS / P::HOURS))
+        Rate::new(self.amount.mul_ratio(i128::from(Q::SECONDS), i128::from(P::SECONDS)))
     }
-    /// What this rate costs over `hours` hours.
-    pub fn over_hours(self, hours: f64) -> Money {
-        self.amount * (hours / P::HOURS)
+    /// What this rate costs over `duration` (to the nanosecond, rounded once to the nano-unit).
+    pub fn over(self, duration: Duration) -> Money {
+        // Durations fit in u128 nanoseconds below 2⁶⁴ seconds, so the conversion cannot fail.
+        let nanos = i128::try_from(duration.as_nanos()).unwrap_or(i128::MAX);
+        self.amount.mul_ratio(nanos, i128::from(P::SECONDS) * 1_000_000_000)
+    }
+    /// What this rate costs over a whole number of hours.
+    pub fn over_hours(self, hours: u64) -> Money {
+        self.amount.mul_ratio(i128::from(hours) * 3600, i128::from(P::SECONDS))
+    }
+    /// This rate `n` times (`n` nodes, replicas), exactly.
+    ///
+    /// # Panics
+    /// As [`Money::times`].
+    pub fn times(self, n: i64) -> Self {
+        Rate::new(self.amount.times(n))
+    }
+    /// `self × numer / denom`, as [`Money::mul_ratio`].
+    ///
+    /// # Panics
+    /// As [`Money::mul_ratio`].
+    pub fn mul_ratio(self, numer: i128, denom: i128) -> Self {
+        Rate::new(self.amount.mul_ratio(numer, denom))
+    }
+    /// This rate times a float quantity read to a millionth, as [`Money::mul_quantity`].
+    ///
+    /// # Errors
+    /// As [`Money::mul_quantity`].
+    pub fn mul_quantity(self, quantity: f64) -> Result<Self, MoneyError> {
+        self.amount.mul_quantity(quantity).map(Rate::new)
+    }
+    /// Adds, as [`Money::checked_add`].
+    ///
+    /// # Errors
+    /// As [`Money::checked_add`].
+    pub fn checked_add(self, other: Self) -> Result<Self, MoneyError> {
+        self.amount.checked_add(other.amount).map(Rate::new)
+    }
+    /// Subtracts, as [`Money::checked_sub`].
+    ///
+    /// # Errors
+    /// As [`Money::checked_sub`].
+    pub fn checked_sub(self, other: Self) -> Result<Self, MoneyError> {
+        self.amount.checked_sub(other.amount).map(Rate::new)
     }
 }
 
@@ -792,13 +1071,9 @@ impl<P: Period> PartialEq for Rate<P> {
 }
 impl<P: Period> Eq for Rate<P> {}
 impl<P: Period> PartialOrd for Rate<P> {
+    /// As [`Money`]'s: `None` across currencies.
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<P: Period> Ord for Rate<P> {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.amount.cmp(&other.amount)
+        self.amount.partial_cmp(&other.amount)
     }
 }
 impl<P: Period> std::hash::Hash for Rate<P> {
@@ -808,20 +1083,18 @@ impl<P: Period> std::hash::Hash for Rate<P> {
 }
 impl<P: Period> Add for Rate<P> {
     type Output = Rate<P>;
+    /// # Panics
+    /// As `Money + Money`, when the currencies differ.
     fn add(self, rhs: Self) -> Self {
         Rate::new(self.amount + rhs.amount)
     }
 }
 impl<P: Period> Sub for Rate<P> {
     type Output = Rate<P>;
+    /// # Panics
+    /// As `Money - Money`, when the currencies differ.
     fn sub(self, rhs: Self) -> Self {
         Rate::new(self.amount - rhs.amount)
-    }
-}
-impl<P: Period> Mul<f64> for Rate<P> {
-    type Output = Rate<P>;
-    fn mul(self, rhs: f64) -> Self {
-        Rate::new(self.amount * rhs)
     }
 }
 impl<P: Period> std::iter::Sum for Rate<P> {
@@ -835,8 +1108,13 @@ impl<P: Period> fmt::Debug for Rate<P> {
     }
 }
 impl<P: Period> fmt::Display for Rate<P> {
+    /// As [`Money`]'s, with the period: `0.10 USD/h`, and `{:#}` for full precision (`0.096 USD/h`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", self.amount, P::SUFFIX)
+        if f.alternate() {
+            write!(f, "{:#}{}", self.amount, P::SUFFIX)
+        } else {
+            write!(f, "{}{}", self.amount, P::SUFFIX)
+        }
     }
 }
 impl<P: Period> Serialize for Rate<P> {
@@ -935,65 +1213,196 @@ mod tests {
         assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
     }
 
+    fn usd(text: &str) -> Money {
+        Money::from_decimal_str(text, Currency::USD).unwrap()
+    }
+
+    fn eur() -> Currency {
+        "EUR".parse().unwrap()
+    }
+
     #[test]
     fn money_is_exact_and_typed() {
-        let p = Money::from_decimal_str("0.0116", Currency::USD).unwrap();
+        let p = usd("0.0116");
         let total: Money = std::iter::repeat_n(p, 1000).sum();
         assert_eq!(total.decimal_string(), "11.6");
-        assert_eq!(Money::from_decimal_str("5.555555555555556e-05", Currency::USD).unwrap().nanos(), 55_556);
-        assert_eq!(Money::from_decimal_str("1.0000000005", Currency::USD).unwrap().nanos(), 1_000_000_001);
-        assert!(Money::from_decimal_str("1.2.3", Currency::USD).is_err());
-        assert!(Money::from_decimal_str("", Currency::USD).is_err());
-        let eur: Currency = "EUR".parse().unwrap();
-        assert!(Money::usd(1.0).checked_add(Money::zero(eur)).is_none());
+        assert_eq!(Money::usd(116, 4), p);
+        assert_eq!(Money::usd(-3, 0).nanos(), -3_000_000_000);
         assert!("eur".parse::<Currency>().is_err());
-        assert_eq!(format!("{}", Money::usd(-1.234)), "-1.23 USD");
-        assert_eq!(format!("{:#}", Money::usd(1.234)), "1.234 USD");
+        assert_eq!(format!("{}", usd("-1.234")), "-1.23 USD");
+        assert_eq!(format!("{:#}", usd("1.234")), "1.234 USD");
+        // Display rounds halves away from zero, in integers (0.005 is not below half a cent as a float is).
+        assert_eq!(usd("0.005").to_string(), "0.01 USD");
+        assert_eq!(usd("-0.005").to_string(), "-0.01 USD");
+        assert_eq!(usd("-0.004").to_string(), "0.00 USD");
+        assert_eq!(usd("0.05355").to_fixed(4), "0.0536");
+        assert_eq!(usd("12").to_fixed(0), "12");
+    }
+
+    #[test]
+    fn decimal_text_is_read_exactly_with_exponents_and_rounded_once() {
+        for (text, nanos) in [
+            ("0.096", 96_000_000),
+            ("12", 12_000_000_000),
+            ("+1.5", 1_500_000_000),
+            ("-0.25", -250_000_000),
+            (".5", 500_000_000),
+            ("5.", 5_000_000_000),
+            ("5.555555555555556e-05", 55_556),
+            ("1.0000000005", 1_000_000_001),
+            ("1.00000000049", 1_000_000_000),
+            ("-1.0000000005", -1_000_000_001),
+            ("2.5E3", 2_500_000_000_000),
+            ("4e-10", 0),
+            ("5e-10", 1),
+            ("5e-11", 0),
+            ("1e-400", 0),
+            // 0.1 has no exact float; text does.
+            ("0.1", 100_000_000),
+        ] {
+            assert_eq!(usd(text).nanos(), nanos, "{text}");
+        }
+        for bad in ["", "1.2.3", "1e", "e5", ".", "-", "abc", "1e400", "nan", "inf", "1_000", "+-1"] {
+            assert!(Money::from_decimal_str(bad, Currency::USD).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn from_f64_rejects_nan_and_infinities() {
+        assert_eq!(Money::from_f64(0.096, Currency::USD), Ok(Money::usd(96, 3)));
+        assert_eq!(Money::from_f64(-0.25, Currency::USD).map(Money::nanos), Ok(-250_000_000));
+        assert!(matches!(Money::from_f64(f64::NAN, Currency::USD), Err(MoneyError::NotFinite(x)) if x.is_nan()));
+        assert_eq!(Money::from_f64(f64::INFINITY, Currency::USD), Err(MoneyError::NotFinite(f64::INFINITY)));
+        assert_eq!(Money::from_f64(1e300, Currency::USD), Err(MoneyError::Overflow));
+    }
+
+    #[test]
+    fn currencies_never_combine_or_order() {
+        let (a, e) = (Money::usd(1, 0), Money::new(1, 0, eur()));
+        let mismatch = MoneyError::CurrencyMismatch { left: Currency::USD, right: eur() };
+        assert_eq!(a.checked_add(e), Err(mismatch.clone()));
+        assert_eq!(a.checked_sub(e), Err(mismatch.clone()));
+        assert_eq!(Money::checked_sum([a, a, e], Currency::USD), Err(mismatch));
+        assert_eq!(Money::checked_sum([], eur()), Ok(Money::zero(eur())));
+        assert_eq!(a.checked_add(a), Ok(Money::usd(2, 0)));
+        assert_eq!(a.checked_sub(Money::usd(3, 0)), Ok(Money::usd(-2, 0)));
+        assert_eq!(Money::from_nanos(i128::MAX, Currency::USD).checked_add(a), Err(MoneyError::Overflow));
+        // No order across currencies: a bigger EUR amount is neither above nor below a USD one.
+        let big = Money::new(1000, 0, eur());
+        assert_eq!(a.partial_cmp(&big), None);
+        assert_eq!([a < big, a > big, a <= big, a >= big], [false; 4]);
+        assert!(a < Money::usd(2, 0));
+        assert_eq!(HourlyRate::usd(1, 0).partial_cmp(&HourlyRate::new(big)), None);
+        assert_eq!(mismatch_text(), "cannot combine USD and EUR amounts");
+    }
+
+    fn mismatch_text() -> String {
+        MoneyError::CurrencyMismatch { left: Currency::USD, right: eur() }.to_string()
     }
 
     #[test]
     #[should_panic(expected = "cannot combine USD and EUR")]
-    fn adding_currencies_panics() {
-        let _ = Money::usd(1.0) + Money::zero("EUR".parse().unwrap());
+    fn adding_currencies_with_the_operator_panics() {
+        let _ = Money::usd(1, 0) + Money::zero(eur());
+    }
+
+    #[test]
+    fn products_and_ratios_are_exact_and_round_half_away_from_zero() {
+        let p = Money::usd(96, 3);
+        assert_eq!(p.times(730), usd("70.08"));
+        assert_eq!(Money::usd(10, 2).mul_ratio(7, 3).nanos(), 233_333_333);
+        assert_eq!(Money::usd(20, 2).mul_ratio(7, 3).nanos(), 466_666_667);
+        assert_eq!(Money::from_nanos(3, Currency::USD).mul_ratio(1, 2).nanos(), 2, "1.5 rounds up");
+        assert_eq!(Money::from_nanos(-3, Currency::USD).mul_ratio(1, 2).nanos(), -2, "-1.5 rounds down");
+        assert_eq!(Money::from_nanos(5, Currency::USD).mul_ratio(-1, 2).nanos(), -3);
+        // Products beyond i128 in the middle are still exact: (10¹⁵ USD × 10²⁰) / 10²⁰.
+        let huge = Money::usd(1_000_000_000_000_000, 0);
+        assert_eq!(huge.mul_ratio(10i128.pow(20), 10i128.pow(20)), huge);
+        assert_eq!(huge.mul_ratio(3 * 10i128.pow(20), 7 * 10i128.pow(20)).nanos(), 428_571_428_571_428_571_428_571);
+        assert_eq!(p.mul_quantity(2.5), Ok(Money::usd(24, 2)));
+        assert_eq!(p.mul_quantity(1.0 / 3.0).map(Money::nanos), Ok(31_999_968), "read to a millionth: 0.333333");
+        assert_eq!(p.mul_quantity(f64::NAN).unwrap_err().to_string(), "NaN is not a finite number");
+        assert!(p.mul_quantity(f64::NEG_INFINITY).is_err());
+    }
+
+    #[test]
+    fn wide_multiply_divide_matches_small_arithmetic() {
+        assert_eq!(mul_div_u128(7, 9, 4), Some((15, 3)));
+        assert_eq!(mul_div_u128(1 << 100, 1 << 100, 1 << 90), Some((1 << 110, 0)));
+        assert_eq!(mul_div_u128(u128::MAX, u128::MAX, u128::MAX), Some((u128::MAX, 0)));
+        assert_eq!(mul_div_u128(u128::MAX, 2, 3), Some((u128::MAX / 3 * 2, 0)));
+        assert_eq!(mul_div_u128(u128::MAX, u128::MAX, 1), None, "the quotient does not fit");
+        assert_eq!(mul_div_u128(1, 1, 0), None);
+        assert_eq!(wide_mul(1 << 64, 1 << 64), (1, 0));
+        assert_eq!(wide_mul(u128::MAX, u128::MAX), (u128::MAX - 1, 1));
+        let mut x: u128 = 0x1234_5678_9abc_def0;
+        for _ in 0..200 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            // 100-bit factors: the product needs the 256-bit path; the divisor keeps the quotient in range.
+            let (a, b, d) = (x >> 28, x.rotate_left(17) >> 28, (x >> 8) | 1);
+            let (q, r) = mul_div_u128(a, b, d).unwrap();
+            assert!(r < d);
+            let (qh, ql) = wide_mul(q, d);
+            let (sum, carry) = ql.overflowing_add(r);
+            assert_eq!((qh + u128::from(carry), sum), wide_mul(a, b), "q × d + r = a × b");
+        }
     }
 
     #[test]
     fn money_serde_round_trip() {
-        let m = Money::from_decimal_str("12.345", Currency::USD).unwrap();
+        let m = usd("12.345");
         let json = serde_json::to_string(&m).unwrap();
         assert_eq!(json, "\"12.345 USD\"");
         assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), m);
-        assert_eq!(serde_json::from_str::<Money>("\"3\"").unwrap(), Money::usd(3.0));
+        assert_eq!(serde_json::from_str::<Money>("\"3\"").unwrap(), Money::usd(3, 0));
+        assert_eq!(serde_json::from_str::<Money>("\"2 EUR\"").unwrap(), Money::new(2, 0, eur()));
     }
 
     #[test]
-    fn split_proportionally_sums_exactly() {
-        let total = Money::from_decimal_str("100", Currency::USD).unwrap();
-        let (parts, rest) = total.split_proportionally(&[1.0, 1.0, 1.0]);
-        assert!(rest.is_zero());
+    fn split_proportionally_is_exact_by_largest_remainder() {
+        let total = Money::usd(100, 0);
+        let parts = total.split_proportionally(&[1, 1, 1]).unwrap();
         assert_eq!(parts.iter().copied().sum::<Money>(), total);
-        let diff = (parts[0].nanos() - parts[2].nanos()).abs();
-        assert!(diff <= 1, "parts differ by at most one nano: {parts:?}");
-        let (parts, rest) = total.split_proportionally(&[0.0, 0.0]);
-        assert_eq!(rest, total);
-        assert!(parts.iter().all(|p| p.is_zero()));
-        let (parts, _) = total.split_proportionally(&[3.0, 1.0, f64::NAN]);
-        assert_eq!(parts[0], Money::usd(75.0));
-        assert_eq!(parts[1], Money::usd(25.0));
-        assert!(parts[2].is_zero());
+        assert_eq!(parts[0].nanos(), 33_333_333_334, "the leftover nano goes to the first of equal remainders");
+        let parts = Money::from_nanos(10, Currency::USD).split_proportionally(&[1, 0, 2, 0, 3]).unwrap();
+        // Exact shares 1.67, 0, 3.33, 0, 5: floors 1, 0, 3, 0, 5 and one nano left for the largest remainder.
+        assert_eq!(parts.iter().map(|p| p.nanos()).collect::<Vec<_>>(), [2, 0, 3, 0, 5]);
+        let neg = Money::usd(-1, 0).split_proportionally(&[1, 2]).unwrap();
+        assert_eq!(neg.iter().map(|p| p.nanos()).collect::<Vec<_>>(), [-333_333_333, -666_666_667]);
+        assert!(total.split_proportionally(&[0, 0]).is_none());
+        assert!(total.split_proportionally(&[]).is_none());
+        assert!(total.split_proportionally(&[u128::MAX, 1]).is_none(), "weights that overflow");
+        // Weights whose products with the amount overflow i128 still split exactly.
+        let big = Money::usd(1_000_000_000, 0);
+        let parts = big.split_proportionally(&[u128::MAX / 4, u128::MAX / 4, u128::MAX / 2]).unwrap();
+        assert_eq!(parts.iter().copied().sum::<Money>(), big);
+        assert_eq!(parts[2], Money::usd(500_000_000, 0));
+        assert_eq!(parts[0].currency(), Currency::USD);
     }
 
     #[test]
-    fn rates_convert_and_serialize_with_their_period() {
-        let h = HourlyRate::usd(0.1);
+    fn rates_convert_price_durations_and_serialize_with_their_period() {
+        let h = HourlyRate::usd(1, 1);
         let m: MonthlyRate = h.convert();
-        assert_eq!(m.amount(), Money::usd(73.0));
+        assert_eq!(m.amount(), Money::usd(73, 0));
         let back: HourlyRate = m.convert();
         assert_eq!(back, h);
+        // 1/730 of a dollar is not a whole number of nano-dollars: rounded once, to the nearest.
+        let odd: HourlyRate = MonthlyRate::usd(1, 0).convert();
+        assert_eq!(odd.amount().nanos(), 1_369_863);
         assert_eq!(serde_json::to_string(&h).unwrap(), "\"0.1 USD/h\"");
+        assert_eq!(format!("{} {:#}", HourlyRate::usd(96, 3), HourlyRate::usd(96, 3)), "0.10 USD/h 0.096 USD/h");
         assert_eq!(serde_json::from_str::<HourlyRate>("\"0.1 USD/h\"").unwrap(), h);
         let err = serde_json::from_str::<HourlyRate>("\"73 USD/mo\"").unwrap_err().to_string();
         assert!(err.contains("/h"), "{err}");
-        assert_eq!((h + h).amount(), Money::usd(0.2));
+        assert_eq!((h + h).amount(), Money::usd(2, 1));
+        assert_eq!(h.over_hours(24), Money::usd(24, 1));
+        assert_eq!(h.over(Duration::from_secs(90 * 60)), Money::usd(15, 2));
+        assert_eq!(h.over(Duration::from_nanos(1)), Money::zero_usd());
+        assert_eq!(HourlyRate::usd(96, 3).times(3).over(Duration::from_secs(1)).nanos(), 80_000);
+        assert_eq!(h.mul_ratio(1, 4), HourlyRate::usd(25, 3));
+        assert_eq!(h.mul_quantity(0.5), Ok(HourlyRate::usd(5, 2)));
+        assert!(h.checked_add(HourlyRate::zero(eur())).is_err());
+        assert_eq!(h.checked_sub(h), Ok(HourlyRate::zero(Currency::USD)));
     }
 }

@@ -9,8 +9,8 @@ use crate::cost::{CostAnalyzer, CostCapabilities, RecommendOptions};
 use crate::costing::{self, CostInputs, PriceTable, RecommendInputs};
 use crate::error::{Error, Result};
 use crate::model::{
-    Capacity, ClusterId, ClusterSpec, CostReport, NodeCost, Recommendation, TimeWindow, UsageSample, WorkloadProfile,
-    WorkloadRef,
+    Capacity, ClusterId, ClusterSpec, CostReport, MoneyError, NodeCost, Recommendation, TimeWindow, UsageSample,
+    WorkloadProfile, WorkloadRef,
 };
 use crate::validate;
 
@@ -70,7 +70,7 @@ fn snapshot(record: &ClusterRecord, window: &TimeWindow, seed: u64) -> Snapshot 
     Snapshot { spec: record.spec.clone(), workloads, usage }
 }
 
-fn node_costs(spec: &ClusterSpec, prices: &PriceTable, hours: f64) -> Result<Vec<NodeCost>> {
+fn node_costs(spec: &ClusterSpec, prices: &PriceTable, window: &TimeWindow) -> Result<Vec<NodeCost>> {
     spec.node_pools
         .iter()
         .map(|pool| {
@@ -83,14 +83,15 @@ fn node_costs(spec: &ClusterSpec, prices: &PriceTable, hours: f64) -> Result<Vec
                 Capacity::Spot => price.spot.unwrap_or(price.on_demand),
                 Capacity::OnDemand => price.on_demand,
             };
-            let node_hours = f64::from(pool.desired_count()) * hours;
+            let nodes = pool.desired_count();
             Ok(NodeCost {
                 node_pool: pool.name.clone(),
                 instance_type: price.instance_type.clone(),
                 capacity: pool.capacity,
-                node_hours,
+                node_hours: f64::from(nodes) * window.hours(),
                 hourly_price,
-                cost: hourly_price.over_hours(node_hours),
+                // Exact: nodes × price × the window's length to the nanosecond, rounded once.
+                cost: hourly_price.times(i64::from(nodes)).over(window.duration()),
                 cpu_per_node: price.cpu,
                 memory_per_node: price.memory,
             })
@@ -103,18 +104,22 @@ fn report(st: &State, ctx: &Ctx<'_>, id: &ClusterId, window: &TimeWindow) -> Res
     validate::time_window(window)?;
     let snap = snapshot(st.cluster(id)?, window, ctx.config.seed);
     let prices = &ctx.config.prices;
-    let hours = window.hours();
     let inputs = CostInputs {
         cluster: id.clone(),
         window: *window,
-        nodes: node_costs(&snap.spec, prices, hours)?,
-        shared: prices.control_plane.over_hours(hours),
+        nodes: node_costs(&snap.spec, prices, window)?,
+        shared: prices.control_plane.over(window.duration()),
         workloads: &snap.workloads,
         usage: &snap.usage,
         source: prices.source.clone(),
     };
-    let report = costing::allocate(&inputs);
+    let report = costing::allocate(&inputs).map_err(price_table_error)?;
     Ok((report, snap))
+}
+
+/// A price table whose amounts do not add up (prices in two currencies) is the simulator's configuration error.
+fn price_table_error(e: MoneyError) -> Error {
+    Error::Provider { provider: PROVIDER, message: format!("price table: {e}"), source: Some(Box::new(e)) }
 }
 
 impl SimCostAnalyzer {
@@ -156,6 +161,13 @@ impl CostAnalyzer for SimCostAnalyzer {
         self.cloud
             .call("cost.recommend", |st, ctx| {
                 let (report, snap) = report(st, ctx, cluster, window)?;
+                if let Some(min) = options.min_monthly_savings.filter(|m| m.currency() != report.currency) {
+                    return Err(Error::InvalidSpec {
+                        field: "min_monthly_savings".into(),
+                        reason: format!("{} is not in the report's currency, {}", min, report.currency),
+                        more: Vec::new(),
+                    });
+                }
                 let inputs = RecommendInputs {
                     report: &report,
                     node_pools: &snap.spec.node_pools,
@@ -163,7 +175,7 @@ impl CostAnalyzer for SimCostAnalyzer {
                     usage: &snap.usage,
                     prices: &ctx.config.prices,
                 };
-                Ok(costing::recommend(&inputs, options))
+                costing::recommend(&inputs, options).map_err(price_table_error)
             })
             .await
     }
@@ -203,11 +215,11 @@ mod tests {
         assert_eq!(report.nodes.len(), 1);
         let node = &report.nodes[0];
         assert_eq!((node.instance_type.as_str(), node.node_hours), ("m5.large", 48.0));
-        assert_eq!(node.hourly_price, HourlyRate::usd(0.096));
-        assert_eq!(node.cost, Money::usd(0.096 * 48.0));
+        assert_eq!(node.hourly_price, HourlyRate::usd(96, 3));
+        assert_eq!(node.cost, Money::usd(4608, 3), "2 nodes × 24 h × 0.096");
         assert_eq!((node.cpu_per_node, node.memory_per_node), (Cpu::from_cores(2), Memory::from_gib(8)));
-        assert_eq!(report.shared, Money::usd(2.4));
-        assert_eq!(report.total, Money::usd(0.096 * 48.0 + 2.4));
+        assert_eq!(report.shared, Money::usd(24, 1));
+        assert_eq!(report.total, Money::usd(7008, 3));
         assert_eq!(report.cluster, id);
     }
 
@@ -232,7 +244,29 @@ mod tests {
         let report = cloud.cost_analyzer().cost(&spec.id(), &window(&cloud, 10)).await.unwrap();
         let spot = PriceTable::sim_default().get("m5.large").unwrap().spot.unwrap();
         assert_eq!(report.nodes[0].hourly_price, spot);
-        assert!(report.nodes[0].hourly_price < HourlyRate::usd(0.096));
+        assert!(report.nodes[0].hourly_price < HourlyRate::usd(96, 3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn currencies_that_do_not_match_are_errors() {
+        let eur: crate::model::Currency = "EUR".parse().unwrap();
+        // Node prices in EUR, the control-plane fee in USD: the report cannot add them up.
+        let mut prices = PriceTable::sim_default();
+        let mut m5 = prices.get("m5.large").unwrap().clone();
+        m5.on_demand = HourlyRate::new(Money::new(9, 2, eur));
+        m5.spot = None;
+        prices.insert(m5);
+        let cloud = SimCloud::builder().prices(prices).build();
+        let id = cluster_with_apps(&cloud).await;
+        let err = cloud.cost_analyzer().cost(&id, &window(&cloud, 24)).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Provider);
+        assert!(err.to_string().contains("cannot combine USD and EUR amounts"), "{err}");
+
+        let cloud = SimCloud::new();
+        let id = cluster_with_apps(&cloud).await;
+        let options = RecommendOptions { min_monthly_savings: Some(Money::new(5, 0, eur)), ..Default::default() };
+        let err = cloud.cost_analyzer().recommend(&id, &window(&cloud, 24), &options).await.unwrap_err();
+        assert_eq!(err.violations()[0].field, "min_monthly_savings");
     }
 
     #[tokio::test(start_paused = true)]

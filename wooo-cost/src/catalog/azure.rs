@@ -66,7 +66,7 @@ impl AzureCatalog {
         Ok(Self { prices, source })
     }
 
-    /// Reads `azure_ondemand.csv` from a folder laid out like `shared/data/prices`.
+    /// Reads `azure_ondemand.csv` from a folder laid out like `wooo-cost/data/prices`.
     ///
     /// # Errors
     /// [`CatalogError::Read`] when the file cannot be opened, and whatever [`AzureCatalog::from_reader`] returns.
@@ -177,15 +177,15 @@ mod tests {
         assert_eq!(t.control_plane, HourlyRate::zero(Currency::USD));
         let d2 = t.get("Standard_D2s_v3").unwrap();
         assert_eq!((d2.cpu, d2.memory), (Cpu::from_cores(2), Memory::from_gib(8)));
-        assert_eq!(d2.on_demand, HourlyRate::usd(0.096));
-        assert_eq!(d2.spot, Some(HourlyRate::usd(0.019)));
+        assert_eq!(d2.on_demand, HourlyRate::usd(96, 3));
+        assert_eq!(d2.spot, Some(HourlyRate::usd(19, 3)));
         let b1 = t.get("Standard_B1ls").unwrap();
         assert_eq!((b1.memory, b1.spot), (Memory::from_mib(512), None));
         assert_eq!(t.iter().count(), 2);
 
         let eu = c.price_table("westeurope", &[("Standard_D2s_v3", 2, 8.0)]).unwrap();
         assert_eq!(eu.get("Standard_D2s_v3").unwrap().spot, None, "no low-priority row in westeurope");
-        assert_eq!(c.on_demand("eastus", "Basic_A1").unwrap(), HourlyRate::usd(0.023));
+        assert_eq!(c.on_demand("eastus", "Basic_A1").unwrap(), HourlyRate::usd(23, 3));
         assert_eq!(c.low_priority("eastus", "Basic_A1").unwrap(), None);
     }
 

@@ -86,10 +86,9 @@ pub struct SpotAdvice {
 
 impl SpotAdvice {
     /// The typical spot price for an on-demand price: `on_demand × (1 − savings_pct / 100)`, exact to the nano
-    /// (integer arithmetic, rounded half up).
+    /// (integer arithmetic, rounded halves away from zero as all money is).
     pub fn spot_price(self, on_demand: Money) -> Money {
-        let nanos = (on_demand.nanos() * i128::from(100 - self.savings_pct) + 50).div_euclid(100);
-        Money::from_nanos(nanos, on_demand.currency())
+        on_demand.mul_ratio(100 - i128::from(self.savings_pct), 100)
     }
 }
 
@@ -184,7 +183,7 @@ impl Ec2Catalog {
         Ok(Self { on_demand, specs, spot: spot.unwrap_or_default(), source })
     }
 
-    /// Reads the files from a folder laid out like `shared/data/prices`; `aws_spot_advisor.csv` is read when it
+    /// Reads the files from a folder laid out like `wooo-cost/data/prices`; `aws_spot_advisor.csv` is read when it
     /// is there (without it the tables have no spot prices).
     ///
     /// # Errors
@@ -419,13 +418,13 @@ mod tests {
         assert_eq!(c.regions().collect::<Vec<_>>(), ["eu-west-1", "us-east-1"]);
         let t = c.price_table("us-east-1").unwrap();
         assert_eq!(t.region, "us-east-1");
-        assert_eq!(t.control_plane, HourlyRate::usd(0.10));
+        assert_eq!(t.control_plane, HourlyRate::usd(10, 2));
         assert!(t.source.contains("Spot Instance Advisor"));
         let m5 = t.get("m5.large").unwrap();
         assert_eq!((m5.cpu, m5.memory), (Cpu::from_cores(2), Memory::from_gib(8)));
-        assert_eq!(m5.on_demand, HourlyRate::usd(0.096));
+        assert_eq!(m5.on_demand, HourlyRate::usd(96, 3));
         // 0.096 × (1 − 0.66) = 0.03264, from the Linux row (the Windows row's 40% is ignored).
-        assert_eq!(m5.spot, Some(HourlyRate::usd(0.03264)));
+        assert_eq!(m5.spot, Some(HourlyRate::usd(3264, 5)));
         assert_eq!(m5.interruption_bucket, Some(3));
         let m6g = t.get("m6g.large").unwrap();
         assert_eq!((m6g.spot, m6g.interruption_bucket), (None, None), "no advice, no spot price");
@@ -550,12 +549,12 @@ mod tests {
     #[test]
     fn spot_price_is_exact_to_the_nano() {
         let advice = SpotAdvice { savings_pct: 66, interruption_bucket: 3 };
-        assert_eq!(advice.spot_price(Money::usd(0.096)).nanos(), 32_640_000);
+        assert_eq!(advice.spot_price(Money::usd(96, 3)).nanos(), 32_640_000);
         // 0.0000001 USD × 0.33 = 33 nanos exactly; half-up rounding only applies to true halves.
         let odd = SpotAdvice { savings_pct: 67, interruption_bucket: 0 };
         assert_eq!(odd.spot_price(Money::from_nanos(100, Currency::USD)).nanos(), 33);
         assert_eq!(odd.spot_price(Money::from_nanos(150, Currency::USD)).nanos(), 50, "49.5 rounds up");
         let none = SpotAdvice { savings_pct: 0, interruption_bucket: 4 };
-        assert_eq!(none.spot_price(Money::usd(0.5)), Money::usd(0.5));
+        assert_eq!(none.spot_price(Money::usd(5, 1)), Money::usd(5, 1));
     }
 }

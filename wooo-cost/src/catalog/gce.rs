@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use wooo_core::costing::{InstancePrice, PriceTable};
-use wooo_core::model::{Cpu, Currency, HourlyRate, Money};
+use wooo_core::model::{Cpu, Currency, HourlyRate, Money, MoneyError};
 
 use super::csv::{CsvTable, SeenKeys};
 use super::{CatalogError, CatalogFile, memory_from_gib, open_in, region_entry};
@@ -150,7 +150,7 @@ impl GceCatalog {
         Ok(Self { rates, source })
     }
 
-    /// Reads `gce.csv` from a folder laid out like `shared/data/prices`.
+    /// Reads `gce.csv` from a folder laid out like `wooo-cost/data/prices`.
     ///
     /// # Errors
     /// [`CatalogError::Read`] when the file cannot be opened, and whatever [`GceCatalog::from_reader`] returns.
@@ -212,7 +212,14 @@ impl GceCatalog {
         check_vcpu(family, vcpu)?;
         memory_from_gib(file, family, memory_gib)?;
         let ram = part(GceResource::Ram)?;
-        Ok(HourlyRate::new(cpu.usd * vcpu + ram.usd * memory_gib))
+        // Sizes are read to a millionth of a vCPU and of a GiB, then priced exactly.
+        let invalid = |e: MoneyError| CatalogError::InvalidSize {
+            file,
+            name: family.to_string(),
+            reason: format!("{vcpu} vCPUs and {memory_gib} GiB cannot be priced: {e}"),
+        };
+        let price = cpu.usd.mul_quantity(vcpu).and_then(|c| c.checked_add(ram.usd.mul_quantity(memory_gib)?));
+        price.map(HourlyRate::new).map_err(invalid)
     }
 
     /// The price table of a region for the given machines, each `(machine type, family, vCPUs, memory in GiB)`
@@ -300,11 +307,11 @@ mod tests {
     fn shared_core_families_use_the_instance_price() {
         let c = catalog();
         let f1 = c.machine_price("us-central1", "f1", 0.2, 0.6, GceTier::OnDemand).unwrap();
-        assert_eq!(f1, HourlyRate::usd(0.0076));
+        assert_eq!(f1, HourlyRate::usd(76, 4));
         // The sizes do not enter an instance price, so they are not checked either.
         assert_eq!(
             c.machine_price("us-central1", "f1", 0.0, 0.0, GceTier::Preemptible).unwrap(),
-            HourlyRate::usd(0.0035)
+            HourlyRate::usd(35, 4)
         );
     }
 
@@ -336,7 +343,7 @@ mod tests {
         let t = c
             .price_table("us-central1", &[("n2-standard-2", "n2", 2.0, 8.0), ("c2-standard-4", "c2", 4.0, 16.0)])
             .unwrap();
-        assert_eq!(t.control_plane, HourlyRate::usd(0.10));
+        assert_eq!(t.control_plane, HourlyRate::usd(10, 2));
         let n2 = t.get("n2-standard-2").unwrap();
         assert_eq!((n2.cpu, n2.memory), (Cpu::from_cores(2), Memory::from_gib(8)));
         assert_eq!(n2.on_demand.amount().nanos(), 2 * 31_611_000 + 8 * 4_237_000);

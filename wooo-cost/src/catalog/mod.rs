@@ -7,7 +7,7 @@
 //! | [`AzureCatalog`] | `azure_ondemand.csv` | AKS free tier, 0 |
 //! | [`GceCatalog`] | `gce.csv` | GKE 0.10 USD/h |
 //!
-//! The formats are the ones of the repository's `shared/data/prices` snapshot (Apache Libcloud's `pricing.json`
+//! The formats are the ones of the snapshot kept in `wooo-cost/data/prices` (Apache Libcloud's `pricing.json`
 //! and instance specs, and the AWS Spot Instance Advisor feed, reduced to CSV); its README documents every column.
 //!
 //! # The CSV dialect
@@ -53,7 +53,7 @@ pub enum CatalogFile {
 }
 
 impl CatalogFile {
-    /// The file's conventional name, as in `shared/data/prices`.
+    /// The file's conventional name, as in `wooo-cost/data/prices`.
     pub const fn file_name(self) -> &'static str {
         match self {
             CatalogFile::Ec2OnDemand => "ec2_ondemand.csv",
@@ -269,12 +269,8 @@ fn open_in(dir: &Path, file: CatalogFile) -> Result<File, CatalogError> {
 
 /// Parses a price: a positive decimal number of US dollars.
 fn parse_price(text: &str) -> Result<Money, String> {
-    let t = text.trim();
-    // Money's exponent path goes through f64, which also accepts `inf` spelled with an exponent overflow.
-    if t.contains(['e', 'E']) && !t.parse::<f64>().is_ok_and(f64::is_finite) {
-        return Err("not a decimal number".to_string());
-    }
-    let money = Money::from_decimal_str(t, Currency::USD).map_err(|_| "not a decimal number".to_string())?;
+    // Exact, exponent form included: no float between the file's text and the price.
+    let money = Money::from_decimal_str(text, Currency::USD).map_err(|_| "not a decimal number".to_string())?;
     if money.nanos() <= 0 {
         return Err("a price must be positive (in the source, 0 means \"not scraped\", not \"free\")".to_string());
     }
