@@ -7,8 +7,8 @@ use super::{PROVIDER, SimCloud};
 use crate::error::{Error, Result};
 use crate::mesh::{MeshCapabilities, MeshConfigurator};
 use crate::model::{AppRef, AppSpec, ClusterId, MeshKind, MeshPolicy, MeshStatus, TrafficSplit};
-use crate::validate::{self, ValidMeshPolicy};
 use crate::render;
+use crate::validate::{self, ValidMeshPolicy};
 
 /// The simulated [`MeshConfigurator`], bound to one cluster. Get one from [`SimCloud::mesh`].
 ///
@@ -169,7 +169,12 @@ mod tests {
             inherit.mtls = MtlsMode::Inherit;
             policies.push(inherit);
             for policy in policies {
-                let rendered: Vec<String> = render::mesh(&validate::mesh_policy(&policy).unwrap(), &validate::app_spec(&spec).unwrap()).unwrap().iter().map(|o| o.key()).collect();
+                let rendered: Vec<String> =
+                    render::mesh(&validate::mesh_policy(&policy).unwrap(), &validate::app_spec(&spec).unwrap())
+                        .unwrap()
+                        .iter()
+                        .map(|o| o.key())
+                        .collect();
                 assert!(!rendered.is_empty());
                 assert_eq!(mesh.apply(&policy).await.unwrap().objects, rendered, "{kind:?} {policy:?}");
             }
