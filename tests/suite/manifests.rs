@@ -22,7 +22,7 @@ use std::time::Duration;
 use serde::Serialize;
 use wooo_core::model::{
     AlertThresholds, AppSpec, AutoscalingSpec, DatabaseEgress, Environment, Framework, IngressSpec, IsolationSpec,
-    MeshKind, MonitoringSpec, PlanTier, TlsSpec, from_yaml_file, parse_duration,
+    MeshKind, MonitoringSpec, PlanTier, SecretRef, TlsSpec, from_yaml_file, parse_duration,
 };
 use wooo_core::{render, validate};
 use wooo_examples::{Written, write_manifests};
@@ -75,6 +75,8 @@ fn matrix() -> Vec<(AppSpec, Option<MeshKind>)> {
             app.env.insert("LOG_LEVEL".into(), "info".into());
             app.config.insert("FEATURE_X".into(), "on".into());
             app.secrets.insert("API_TOKEN".into(), "not-a-real-token".into());
+            // References to existing Secrets render as secretKeyRef and envFrom, which the validators see too.
+            app.secret_refs = vec![SecretRef::key("payments", "api-key", "PAYMENTS_KEY"), SecretRef::all("db")];
             if t % 2 == 0 {
                 app.autoscaling = Some(AutoscalingSpec {
                     min_replicas: 2,

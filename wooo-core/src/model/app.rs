@@ -131,6 +131,16 @@ impl AppSpec {
         AppRef::new(self.namespace.clone(), self.name.clone())
     }
 
+    /// The Secret wooo writes for the app: the inline `secrets` and the rollout key.
+    pub fn secret_name(&self) -> String {
+        format!("{}-secrets", self.name)
+    }
+
+    /// Whether the pods read anything from Secrets (inline `secrets` or `secret_refs`).
+    pub fn reads_secrets(&self) -> bool {
+        !self.secrets.is_empty() || !self.secret_refs.is_empty()
+    }
+
     /// The effective container port.
     pub fn effective_port(&self) -> u16 {
         self.port.unwrap_or_else(|| self.framework.defaults().port)

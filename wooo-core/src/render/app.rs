@@ -5,7 +5,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::Object;
 use super::meta::AppContext;
-use super::secrets::{ROLLOUT_KEY_DATA_KEY, SecretInputs, uses_secrets};
+use super::secrets::{ROLLOUT_KEY_DATA_KEY, SecretInputs};
 use super::{network, scaling, workload};
 use crate::error::Result;
 use crate::model::{AppSpec, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
@@ -106,7 +106,7 @@ fn config_map(ctx: &AppContext<'_>) -> Option<ConfigMap> {
 /// it only references Secrets of its own).
 fn secret(ctx: &AppContext<'_>) -> Option<Secret> {
     let spec = ctx.spec;
-    let key = ctx.secrets.rollout_key.as_ref().filter(|_| uses_secrets(spec));
+    let key = ctx.secrets.rollout_key.as_ref().filter(|_| spec.reads_secrets());
     if spec.secrets.is_empty() && key.is_none() {
         return None;
     }

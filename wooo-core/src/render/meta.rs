@@ -76,7 +76,7 @@ impl<'a> AppContext<'a> {
 
     /// The Secret holding `secrets`.
     pub(super) fn secret_name(&self) -> String {
-        format!("{}-secrets", self.spec.name)
+        self.spec.secret_name()
     }
 
     /// The background worker Deployment.

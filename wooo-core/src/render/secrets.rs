@@ -121,16 +121,11 @@ impl SecretInputs {
     }
 }
 
-/// Whether the app reads anything from Secrets.
-pub(super) fn uses_secrets(spec: &AppSpec) -> bool {
-    !spec.secrets.is_empty() || !spec.secret_refs.is_empty()
-}
-
 /// The keyed hash of everything the pods read from Secrets (hex, 128 bits), or `None` without a key or
 /// without secrets.
 pub(super) fn secret_hash(spec: &AppSpec, inputs: &SecretInputs) -> Option<String> {
     let key = inputs.rollout_key.as_ref()?;
-    if !uses_secrets(spec) {
+    if !spec.reads_secrets() {
         return None;
     }
     let mut ctx = hmac::Context::with_key(&hmac::Key::new(hmac::HMAC_SHA256, &key.0));

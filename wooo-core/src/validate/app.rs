@@ -121,7 +121,7 @@ fn secret_refs(v: &mut Violations, spec: &AppSpec) {
     for (i, r) in spec.secret_refs.iter().enumerate() {
         let p = index("secret_refs", i);
         v.check(at(&p, "secret"), dns1123_subdomain(&r.secret));
-        if r.secret == format!("{}-secrets", spec.name) {
+        if r.secret == spec.secret_name() {
             v.add(at(&p, "secret"), "is the Secret wooo writes for `secrets`; reference a Secret of your own");
         }
         match (&r.key, &r.env) {

@@ -18,11 +18,11 @@ use super::error::classify;
 /// API errors reading the app's own Secret, classified; a referenced Secret the deployer may not read (403) is
 /// [`ReferencedSecret::Unreadable`], not an error, so an app can reference Secrets wooo has no right to see.
 pub(crate) async fn secret_inputs(client: &kube::Client, spec: &AppSpec) -> Result<SecretInputs> {
-    if spec.secrets.is_empty() && spec.secret_refs.is_empty() {
+    if !spec.reads_secrets() {
         return Ok(SecretInputs::default());
     }
     let api: Api<Secret> = Api::namespaced(client.clone(), &spec.namespace);
-    let own = api.get_opt(&format!("{}-secrets", spec.name)).await.map_err(classify)?;
+    let own = api.get_opt(&spec.secret_name()).await.map_err(classify)?;
     let key = match own.as_ref().and_then(stored_key) {
         Some(key) => key,
         None => RolloutKey::generate()?,

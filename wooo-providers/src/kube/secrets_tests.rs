@@ -25,8 +25,7 @@ fn secret_hash(d: &Deployment) -> String {
 async fn put_secret(client: &kube::Client, name: &str, pairs: &[(&str, &str)]) {
     let data: std::collections::BTreeMap<String, ByteString> =
         pairs.iter().map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec()))).collect();
-    let secret = Secret { data: Some(data), ..Secret::default() };
-    let mut secret = secret;
+    let mut secret = Secret { data: Some(data), ..Secret::default() };
     secret.metadata.name = Some(name.to_string());
     Api::<Secret>::namespaced(client.clone(), "shop")
         .patch(name, &PatchParams::apply("someone-else").force(), &Patch::Apply(&secret))
