@@ -10,9 +10,11 @@
 # | @kubernetes-models/*         | npm    | manifests: Istio, Gateway API, Prometheus Operator, cert-manager |
 # | promtool (prometheus)        | Debian | manifests: `promtool check rules` and `promtool test rules`  |
 # | amtool (prometheus-alertmanager) | Debian | manifests: `amtool check-config` of the routing fragment |
+# | moto_server (moto[server])   | PyPI   | aws_*: EKS, EC2, IAM, STS and Cost Explorer of a local AWS    |
 
 KUBERNETES_VALIDATE_VERSION=1.33.1
 CHECKOV_VERSION=3.3.30
+MOTO_VERSION=5.2.5
 
 peer_note() { printf '    peer: %s\n' "$*"; }
 
@@ -40,6 +42,17 @@ install_python_peers() {
     "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" "checkov==$CHECKOV_VERSION"
 }
 
+# moto gets a virtualenv of its own: its boto pins must not move checkov's.
+install_moto() {
+  local venv="$WOOO_PEERS_DIR/moto-venv"
+  if [ -x "$venv/bin/moto_server" ] && "$venv/bin/pip" show moto 2>/dev/null | grep -q "^Version: $MOTO_VERSION$"; then
+    peer_note "moto $MOTO_VERSION present"; return
+  fi
+  peer_note "installing moto[server] $MOTO_VERSION (PyPI)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+}
+
 install_node_peers() {
   local dir="$WOOO_PEERS_DIR"
   if [ -d "$dir/node_modules/@kubernetes-models/istio" ] && [ -d "$dir/node_modules/@kubernetes-models/cert-manager" ] \
@@ -59,5 +72,6 @@ install_peers() {
   mkdir -p "$WOOO_PEERS_DIR"
   install_debian_peers
   install_python_peers
+  install_moto
   install_node_peers
 }

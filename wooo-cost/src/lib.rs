@@ -24,6 +24,8 @@
 //! assert!(d2.spot.unwrap() < d2.on_demand);
 //! ```
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod catalog;
 
 /// The pure cost engine of [`wooo_core::costing`]: [`engine::allocate`], [`engine::recommend`] and the

@@ -14,5 +14,7 @@
 //!
 //! The default build has no feature and pulls neither kube-rs nor any cloud SDK.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 #[cfg(feature = "kube")]
 pub mod kube;

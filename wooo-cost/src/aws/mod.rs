@@ -1,0 +1,1 @@
+//! AWS cost sources (feature `aws`).

@@ -1,0 +1,1 @@
+//! The in-process EKS bearer token: a presigned STS `GetCallerIdentity` URL.
