@@ -52,6 +52,7 @@ async fn main() -> wooo_core::Result<()> {
         timeout: Duration::from_secs(60),
         interval: Duration::from_millis(250),
         max_interval: Duration::from_millis(500),
+        jitter_percent: 0,
     };
     let retry = RetryConfig::default();
 

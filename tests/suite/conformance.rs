@@ -10,6 +10,7 @@ fn wait() -> WaitOptions {
         timeout: Duration::from_secs(600),
         interval: Duration::from_secs(1),
         max_interval: Duration::from_secs(5),
+        jitter_percent: 0,
     }
 }
 

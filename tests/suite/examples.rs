@@ -18,6 +18,7 @@ async fn the_deploy_example_rolls_an_app_out_and_is_idempotent() {
         timeout: Duration::from_secs(20),
         interval: Duration::from_millis(5),
         max_interval: Duration::from_millis(50),
+        jitter_percent: 0,
     };
     let (progress, mut events) = Progress::channel();
     // The example waits with the default strategy, a watch. The Deployment controller starts only once that

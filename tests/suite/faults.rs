@@ -27,6 +27,7 @@ fn wait() -> WaitOptions {
         timeout: Duration::from_secs(900),
         interval: Duration::from_secs(1),
         max_interval: Duration::from_secs(5),
+        jitter_percent: 0,
     }
 }
 

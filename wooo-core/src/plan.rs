@@ -54,6 +54,42 @@ const CLUSTER: &str = "cluster";
 /// kept (field `kubernetes_version`), an unparseable desired version (same field), or a `current` cluster with
 /// another name (field `name`).
 pub fn cluster(desired: &ClusterSpec, current: Option<&Cluster>) -> Result<ClusterPlan> {
+    cluster_with(desired, current, &PlanRules::default())
+}
+
+/// How a provider's clusters differ from the plain rules of [`cluster`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PlanRules {
+    /// A node pool's size after creation belongs to the cluster autoscaler (EKS managed node groups, AKS and
+    /// GKE autoscaled pools): `desired` is used when the pool is created and never compared afterwards, so a
+    /// re-apply does not fight the autoscaler. `min` and `max` are still compared.
+    pub autoscaler_owns_desired: bool,
+}
+
+/// [`cluster`] under a provider's [`PlanRules`].
+///
+/// ```
+/// use wooo_core::model::{Cluster, ClusterSpec, ClusterStatus, from_yaml};
+/// use wooo_core::plan::{PlanRules, cluster_with};
+/// let spec: ClusterSpec = from_yaml(r#"
+/// name: demo
+/// provider: aws
+/// region: us-east-1
+/// kubernetes_version: "1.33"
+/// node_pools: [{name: general, instance_types: [m5.large], min: 1, max: 9, desired: 2}]
+/// "#).unwrap();
+/// // The autoscaler has since grown the pool to 7 nodes.
+/// let mut live = spec.clone();
+/// live.node_pools[0].desired = Some(7);
+/// let current = Cluster { id: spec.id(), spec: live, status: ClusterStatus::default() };
+/// let rules = PlanRules { autoscaler_owns_desired: true };
+/// assert!(cluster_with(&spec, Some(&current), &rules).unwrap().is_noop());
+/// assert!(!wooo_core::plan::cluster(&spec, Some(&current)).unwrap().is_noop());
+/// ```
+///
+/// # Errors
+/// As [`cluster`].
+pub fn cluster_with(desired: &ClusterSpec, current: Option<&Cluster>, rules: &PlanRules) -> Result<ClusterPlan> {
     let version = KubernetesVersion::parse(&desired.kubernetes_version)
         .map_err(|reason| Error::invalid_spec("kubernetes_version", reason))?;
     let mut pools: Vec<&NodePoolSpec> = desired.node_pools.iter().collect();
@@ -82,7 +118,7 @@ pub fn cluster(desired: &ClusterSpec, current: Option<&Cluster>) -> Result<Clust
     for pool in pools {
         changes.push(match current.spec.node_pool(&pool.name) {
             None => create_pool(pool),
-            Some(old) => pool_change(old, pool, cluster_replaced),
+            Some(old) => pool_change(old, pool, cluster_replaced, rules),
         });
     }
     let mut gone: Vec<&NodePoolSpec> =
@@ -191,7 +227,7 @@ fn parse_running(s: &str) -> Option<KubernetesVersion> {
     KubernetesVersion::parse(core).ok()
 }
 
-fn pool_change(old: &NodePoolSpec, new: &NodePoolSpec, cluster_replaced: bool) -> PlannedChange {
+fn pool_change(old: &NodePoolSpec, new: &NodePoolSpec, cluster_replaced: bool, rules: &PlanRules) -> PlannedChange {
     let target = pool_target(&new.name);
     let prefix = format!("{target}.");
     let field = |f: &str| format!("{prefix}{f}");
@@ -206,7 +242,8 @@ fn pool_change(old: &NodePoolSpec, new: &NodePoolSpec, cluster_replaced: bool) -
     push_if(&mut update, old.min != new.min, &field("min"));
     push_if(&mut update, old.max != new.max, &field("max"));
     // `desired: None` means `min`; compare what each side asks for, not how it was written.
-    push_if(&mut update, old.desired_count() != new.desired_count(), &field("desired"));
+    let desired_differs = old.desired_count() != new.desired_count();
+    push_if(&mut update, desired_differs && !rules.autoscaler_owns_desired, &field("desired"));
     update.extend(map_diff(&field("labels"), &new.labels, &old.labels, None));
     push_if(&mut update, !same_taints(&old.taints, &new.taints), &field("taints"));
 

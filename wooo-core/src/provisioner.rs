@@ -45,15 +45,20 @@ pub struct WaitOptions {
     pub interval: Duration,
     /// Longest poll interval.
     pub max_interval: Duration,
+    /// Each sleep is moved by up to this share of the interval, earlier or later (0 to 50 %), so that many
+    /// waiters started together do not poll in step.
+    pub jitter_percent: u8,
 }
 
 impl Default for WaitOptions {
-    /// 30 minutes, polling from every 2 s up to every 30 s (cloud cluster creation takes 5 to 20 minutes).
+    /// 30 minutes, polling from every 2 s up to every 30 s (cloud cluster creation takes 5 to 20 minutes),
+    /// each sleep jittered by up to 10 %.
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(30 * 60),
             interval: Duration::from_secs(2),
             max_interval: Duration::from_secs(30),
+            jitter_percent: 10,
         }
     }
 }
@@ -69,8 +74,19 @@ impl WaitOptions {
         (current + current / 2).min(self.max_interval).max(Duration::from_millis(1))
     }
 
+    /// `interval` moved by a random share of at most [`WaitOptions::jitter_percent`] (capped at 50 %).
+    pub fn jittered(&self, interval: Duration) -> Duration {
+        let percent = u64::from(self.jitter_percent.min(50));
+        if percent == 0 {
+            return interval;
+        }
+        let span = interval.as_millis() as u64 * percent / 100;
+        let offset = fastrand::u64(0..=2 * span);
+        (interval + Duration::from_millis(offset)).saturating_sub(Duration::from_millis(span))
+    }
+
     /// Calls `look` until it reports [`Look::Done`], reporting each [`Look::Pending`] status through `op` and
-    /// sleeping the growing interval in between. The one polling loop every wait of wooo uses.
+    /// sleeping the growing, jittered interval in between. The one polling loop every wait of wooo uses.
     ///
     /// # Errors
     /// What `look` returns; [`Error::Timeout`] (naming `provider` and `what`) when the next look would come
@@ -94,10 +110,11 @@ impl WaitOptions {
                 Look::Done(result) => return result,
                 Look::Pending(status) => op.waiting(status),
             }
-            if tokio::time::Instant::now() + interval > deadline {
+            let sleep = self.jittered(interval);
+            if tokio::time::Instant::now() + sleep > deadline {
                 return Err(Error::Timeout { provider, operation: what.to_string(), after: self.timeout });
             }
-            tokio::time::sleep(interval).await;
+            tokio::time::sleep(sleep).await;
             interval = self.next_interval(interval);
         }
     }
@@ -254,7 +271,20 @@ mod tests {
             timeout: Duration::from_secs(timeout_secs),
             interval: Duration::from_secs(2),
             max_interval: Duration::from_secs(4),
+            jitter_percent: 0,
         }
+    }
+
+    #[test]
+    fn jitter_stays_within_its_share_and_varies() {
+        let w = WaitOptions { jitter_percent: 20, ..WaitOptions::default() };
+        let base = Duration::from_secs(10);
+        let seen: std::collections::BTreeSet<Duration> = (0..200).map(|_| w.jittered(base)).collect();
+        assert!(seen.iter().all(|d| *d >= Duration::from_secs(8) && *d <= Duration::from_secs(12)), "{seen:?}");
+        assert!(seen.len() > 10, "jitter varies: {seen:?}");
+        let capped = WaitOptions { jitter_percent: 200, ..w };
+        assert!((0..200).all(|_| capped.jittered(base) >= Duration::from_secs(5)), "jitter is capped at 50 %");
+        assert_eq!(WaitOptions { jitter_percent: 0, ..w }.jittered(base), base);
     }
 
     #[tokio::test(start_paused = true)]

@@ -262,8 +262,7 @@ pub(crate) trait AwsApi: Send + Sync + std::fmt::Debug + 'static {
     /// UpdateClusterVersion to a minor version.
     async fn update_cluster_version(&self, name: &str, version: &str, token: &str) -> Result<UpdateInfo>;
     /// UpdateClusterConfig of the endpoint exposure.
-    async fn update_cluster_endpoint(&self, name: &str, endpoint: &EndpointConfig, token: &str)
-    -> Result<UpdateInfo>;
+    async fn update_cluster_endpoint(&self, name: &str, endpoint: &EndpointConfig, token: &str) -> Result<UpdateInfo>;
     /// DescribeUpdate of a cluster update (`node_group: None`) or a node group update.
     async fn describe_update(&self, cluster: &str, node_group: Option<String>, id: &str) -> Result<UpdateInfo>;
     /// TagResource.
