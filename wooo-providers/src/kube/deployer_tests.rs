@@ -61,6 +61,7 @@ pub(crate) fn quick_wait() -> WaitOptions {
         timeout: Duration::from_secs(10),
         interval: Duration::from_millis(5),
         max_interval: Duration::from_millis(20),
+        jitter_percent: 0,
     }
 }
 
