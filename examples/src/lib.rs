@@ -6,6 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "aws")]
+pub mod aws;
+
 use wooo_core::model::{AppSpec, Environment, MeshKind, MeshPolicy};
 use wooo_core::{Error, Result};
 use wooo_core::{render, validate};

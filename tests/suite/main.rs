@@ -8,7 +8,10 @@
 //! - `secrets`: secret values never reach logs, errors or Debug output.
 //! - `specs`: the spec files shipped with the examples load and validate.
 //! - `prices`: the price catalogues of `wooo-cost` over the real price snapshot in `wooo-cost/data/prices`.
+//! - `aws_eks` (feature `aws`): `aws::Eks` against a real moto server, directly and through a fault proxy.
 
+#[cfg(feature = "aws")]
+mod aws_eks;
 mod conformance;
 mod downstream;
 mod examples;
