@@ -7,10 +7,11 @@
 //! |---|---|---|
 //! | [`kube`] | `kube` (implied by every cloud) | [`kube::KubeDeployer`] and [`kube::KubeMesh`] for any cluster; a `kube::Client` from a cluster's access data; classification of kube-rs errors |
 //! | `kube::testing` | `testing` | an in-memory API server (kube-fake-client plus the routes it lacks) that records requests, for tests and benches |
+//! | [`aws`] | `aws` | [`aws::Eks`], the EKS provisioner (VPC, IAM roles, cluster, managed node groups), and [`aws::EksTokenSource`], the in-process EKS bearer token |
+//! | `aws::testing` | `aws` + `testing` | a local AWS (a real moto server) for tests |
 //!
-//! The cloud provisioners (EKS, AKS, GKE, K3s) land in their own folders (`aws/`, `azure/`, `gcp/`, `k3s/`) with
-//! their issues; until then the features `aws`, `azure`, `gcp` and `k3s` enable only the shared Kubernetes
-//! layer.
+//! The other cloud provisioners (AKS, GKE, K3s) land in their own folders (`azure/`, `gcp/`, `k3s/`) with their
+//! issues; until then the features `azure`, `gcp` and `k3s` enable only the shared Kubernetes layer.
 //!
 //! The default build has no feature and pulls neither kube-rs nor any cloud SDK.
 
