@@ -9,6 +9,7 @@
 //! - `specs`: the spec files shipped with the examples load and validate.
 //! - `prices`: the price catalogues of `wooo-cost` over the real price snapshot in `wooo-cost/data/prices`.
 
+mod aws_cost;
 mod conformance;
 mod downstream;
 mod examples;

@@ -44,6 +44,17 @@ pub trait ClusterInventory: Send + Sync + Debug + 'static {
     async fn snapshot(&self, cluster: &ClusterId, window: &TimeWindow) -> Result<ClusterSnapshot>;
 }
 
+/// A fixed snapshot is an inventory: the same node pools, workloads and usage for every cluster and window (the
+/// spec a cluster was applied with and recorded usage, say).
+#[async_trait]
+impl ClusterInventory for ClusterSnapshot {
+    async fn snapshot(&self, _cluster: &ClusterId, window: &TimeWindow) -> Result<ClusterSnapshot> {
+        let mut snapshot = self.clone();
+        snapshot.usage.retain(|s| window.contains(s.at));
+        Ok(snapshot)
+    }
+}
+
 /// The [`CostAnalyzer`] of EKS clusters.
 ///
 /// **`cost`.** The total is what Cost Explorer billed under the cluster's cost allocation tag

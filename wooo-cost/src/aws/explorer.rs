@@ -587,7 +587,15 @@ fn decimal(text: &str, currency: Currency, period: &str) -> Result<Money, CostDa
 struct Merger<'a> {
     group_by: &'a GroupBy,
     currency: Option<Currency>,
-    periods: BTreeMap<(Date, Date), (bool, BTreeMap<String, Money>, Option<Money>)>,
+    periods: BTreeMap<(Date, Date), Merged>,
+}
+
+/// A period as read so far: estimated on any page, its groups, and AWS's total when it sent no groups.
+#[derive(Default)]
+struct Merged {
+    estimated: bool,
+    groups: BTreeMap<String, Money>,
+    aws_total: Option<Money>,
 }
 
 impl<'a> Merger<'a> {
@@ -610,15 +618,15 @@ impl<'a> Merger<'a> {
             (Some(total), true) => Some(check.money(total, &raw.start)?),
             _ => None,
         };
-        let entry = self.periods.entry((start, end)).or_insert((false, BTreeMap::new(), None));
-        entry.0 |= raw.estimated;
+        let entry = self.periods.entry((start, end)).or_default();
+        entry.estimated |= raw.estimated;
         for (key, amount) in groups {
-            let slot = entry.1.entry(key).or_insert(Money::zero(amount.currency()));
+            let slot = entry.groups.entry(key).or_insert(Money::zero(amount.currency()));
             // Same currency: checked above.
             *slot += amount;
         }
         if let Some(total) = total {
-            entry.2 = Some(entry.2.map_or(total, |t| t + total));
+            entry.aws_total = Some(entry.aws_total.map_or(total, |t| t + total));
         }
         Ok(())
     }
@@ -628,7 +636,7 @@ impl<'a> Merger<'a> {
         let periods = self
             .periods
             .into_iter()
-            .map(|((start, end), (estimated, groups, aws_total))| {
+            .map(|((start, end), Merged { estimated, groups, aws_total })| {
                 let total = if groups.is_empty() {
                     aws_total.unwrap_or(Money::zero(currency))
                 } else {
