@@ -8,8 +8,11 @@
 //! - `secrets`: secret values never reach logs, errors or Debug output.
 //! - `specs`: the spec files shipped with the examples load and validate.
 //! - `prices`: the price catalogues of `wooo-cost` over the real price snapshot in `wooo-cost/data/prices`.
+//! - `aws_cost`: `wooo_cost::aws` (Cost Explorer, EC2 facts, the EKS cost analyzer) against a real moto server.
 //! - `aws_eks` (feature `aws`): `aws::Eks` against a real moto server, directly and through a fault proxy.
 
+// Gates its own moto tests on the feature, and says SKIPPING without it.
+mod aws_cost;
 #[cfg(feature = "aws")]
 mod aws_eks;
 mod conformance;

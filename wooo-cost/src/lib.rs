@@ -5,6 +5,12 @@
 //! - **the cloud cost analyzers**: the [`wooo_core::CostAnalyzer`] implementations that read each cloud's billing
 //!   source (AWS Cost Explorer, Azure Cost Management, GCP billing export) and K3s' node prices. They land with
 //!   the cost issues, one folder per cloud;
+//! - **the AWS cost sources** (`aws`, feature `aws`): `aws::CostExplorer` reads what a cluster was billed from
+//!   AWS Cost Explorer (filtered by its cost allocation tag, grouped by service or tag, every page, amounts
+//!   parsed exactly) and the compute Savings Plans AWS recommends; `aws::Ec2Facts` reads EC2 instance specs and
+//!   live spot prices, cached, and `aws::live_price_table` lays them over the EC2 catalogue; `aws::EksCostAnalyzer`
+//!   is the [`wooo_core::CostAnalyzer`] of EKS clusters, composed like the simulator's (an inventory, a price
+//!   table and the engine) with the billed cost from Cost Explorer;
 //! - **the price catalogues** ([`catalog`]): readers that turn public list-price data (EC2, Azure and GCE list
 //!   prices, EC2 instance specs, the AWS Spot Instance Advisor) into [`engine::PriceTable`]s, per cloud and
 //!   region, for the analyzers and for host programs that plan or compare costs offline.
