@@ -129,6 +129,20 @@ fn find_program() -> Option<PathBuf> {
     dirs.into_iter().map(|d| d.join("moto_server")).find(|p| p.is_file())
 }
 
+/// An AWS configuration for a local AWS at `endpoint` (moto, or a proxy in front of it): region `us-east-1`,
+/// the static test credentials [`ACCESS_KEY`] / [`SECRET_KEY`], and wooo's HTTPS client (which also speaks
+/// plain HTTP).
+pub fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    let credentials = aws_credential_types::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "wooo-testing");
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials))
+        .http_client(super::sdk::https_client())
+        .build()
+}
+
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
