@@ -54,7 +54,7 @@ impl Moto {
         let mut last = String::new();
         for _ in 0..3 {
             let port = free_port();
-            let child = Command::new(&program)
+            let child = Command::new(program)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
                 .stdin(Stdio::null())
