@@ -341,9 +341,13 @@ fn update_info(u: &eks::Update) -> UpdateInfo {
     }
 }
 
-/// The endpoint exposure as an EKS VPC config request.
+/// The endpoint exposure as an EKS VPC config request. A public endpoint always sends its CIDRs (empty:
+/// `0.0.0.0/0`), so an update back to "anywhere" does not leave an earlier restriction in place.
 fn endpoint_request(endpoint: &EndpointConfig) -> eks::builders::VpcConfigRequestBuilder {
-    let cidrs = (!endpoint.public_access_cidrs.is_empty()).then(|| endpoint.public_access_cidrs.clone());
+    let cidrs = endpoint.public.then(|| match endpoint.public_access_cidrs.as_slice() {
+        [] => vec!["0.0.0.0/0".to_string()],
+        cidrs => cidrs.to_vec(),
+    });
     eks::VpcConfigRequest::builder()
         .endpoint_public_access(endpoint.public)
         .endpoint_private_access(endpoint.private)

@@ -547,6 +547,8 @@ async fn update_calls_send_their_inputs_and_read_the_update_back() {
         }
     );
     assert_eq!(api.describe_update("prod", None, "u-version").await.unwrap().state, UpdateState::Successful);
+    let anywhere = EndpointConfig { public: true, private: false, public_access_cidrs: vec![] };
+    assert_eq!(api.update_cluster_endpoint("prod", &anywhere, "tok-a").await.unwrap().id, "u-endpoint");
     let err = api.describe_update("prod", None, "u-gone").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 
@@ -567,7 +569,19 @@ async fn update_calls_send_their_inputs_and_read_the_update_back() {
     assert_eq!((seen[3].0.as_str(), seen[3].1.as_str()), ("GET", "/clusters/prod/updates/u-nodes?nodegroupName=batch"));
     // Every request was sent once: the SDK's own retries are off (a 404 is not retried anyway; see the
     // throttled one below).
-    assert_eq!(seen.len(), 6);
+    assert_eq!(seen[5].1, "/clusters/prod/update-config");
+    assert_eq!(
+        json(&seen[5].2),
+        serde_json::json!({
+            "resourcesVpcConfig": {
+                "endpointPublicAccess": true,
+                "endpointPrivateAccess": false,
+                "publicAccessCidrs": ["0.0.0.0/0"],
+            },
+            "clientRequestToken": "tok-a",
+        })
+    );
+    assert_eq!(seen.len(), 7);
 }
 
 fn throttled(_: &str) -> (u16, String) {
