@@ -9,7 +9,6 @@
 //! creates carry no idempotency token and an SDK retry after a lost answer would create a second VPC.
 
 // Until `EksBuilder` constructs an `SdkApi`, only this module's tests use it.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -42,6 +41,9 @@ pub(crate) fn https_client() -> SharedHttpClient {
     aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
 }
 
+/// How many times the SDK sends one read.
+const READ_ATTEMPTS: u32 = 3;
+
 /// [`AwsApi`] over the AWS SDKs: one client per service, all from one [`aws_config::SdkConfig`].
 #[derive(Debug, Clone)]
 pub(crate) struct SdkApi {
@@ -51,21 +53,38 @@ pub(crate) struct SdkApi {
     ec2: aws_sdk_ec2::Client,
     /// IAM: the cluster and node roles.
     iam: aws_sdk_iam::Client,
+    /// The same three with the SDK's standard retries, for reads only (Describe*, List*, Get*): a read is
+    /// always safe to repeat, and one seam call may make several.
+    eks_read: aws_sdk_eks::Client,
+    ec2_read: aws_sdk_ec2::Client,
+    iam_read: aws_sdk_iam::Client,
     /// The region the clients talk to (for messages).
     region: String,
 }
 
 impl SdkApi {
-    /// The clients for `config` (its region, credentials, endpoint and HTTP client), with the SDKs' own retries
-    /// disabled.
+    /// The clients for `config` (its region, credentials, endpoint and HTTP client): writes with the SDKs' own
+    /// retries disabled (the provisioner retries a write only after looking whether it took effect), reads with
+    /// the SDKs' standard retries (3 attempts, exponential backoff with jitter).
     pub(crate) fn new(config: &aws_config::SdkConfig) -> Self {
-        let eks = aws_sdk_eks::config::Builder::from(config).retry_config(RetryConfig::disabled()).build();
-        let ec2 = aws_sdk_ec2::config::Builder::from(config).retry_config(RetryConfig::disabled()).build();
-        let iam = aws_sdk_iam::config::Builder::from(config).retry_config(RetryConfig::disabled()).build();
+        let off = RetryConfig::disabled;
+        let standard = || RetryConfig::standard().with_max_attempts(READ_ATTEMPTS);
+        let eks = |r: RetryConfig| {
+            aws_sdk_eks::Client::from_conf(aws_sdk_eks::config::Builder::from(config).retry_config(r).build())
+        };
+        let ec2 = |r: RetryConfig| {
+            aws_sdk_ec2::Client::from_conf(aws_sdk_ec2::config::Builder::from(config).retry_config(r).build())
+        };
+        let iam = |r: RetryConfig| {
+            aws_sdk_iam::Client::from_conf(aws_sdk_iam::config::Builder::from(config).retry_config(r).build())
+        };
         SdkApi {
-            eks: aws_sdk_eks::Client::from_conf(eks),
-            ec2: aws_sdk_ec2::Client::from_conf(ec2),
-            iam: aws_sdk_iam::Client::from_conf(iam),
+            eks: eks(off()),
+            ec2: ec2(off()),
+            iam: iam(off()),
+            eks_read: eks(standard()),
+            ec2_read: ec2(standard()),
+            iam_read: iam(standard()),
             region: config.region().map(ToString::to_string).unwrap_or_default(),
         }
     }
@@ -441,7 +460,7 @@ impl SdkApi {
     async fn attached_policies(&self, role: &str) -> Result<Vec<String>> {
         let what = format!("list policies attached to IAM role {role:?}");
         let policies = self
-            .iam
+            .iam_read
             .list_attached_role_policies()
             .role_name(role)
             .into_paginator()
@@ -471,7 +490,7 @@ impl SdkApi {
         Vec<ec2::InstanceTypeInfo>,
         SdkError<aws_sdk_ec2::operation::describe_instance_types::DescribeInstanceTypesError, HttpResponse>,
     > {
-        self.ec2
+        self.ec2_read
             .describe_instance_types()
             .set_instance_types(Some(types.iter().map(|t| ec2::InstanceType::from(t.as_str())).collect()))
             .into_paginator()
@@ -628,7 +647,7 @@ impl SdkApi {
     async fn delete_internet_gateway(&self, id: &str) -> Result<()> {
         let what = format!("delete internet gateway {id}");
         let igws = self
-            .ec2
+            .ec2_read
             .describe_internet_gateways()
             .internet_gateway_ids(id)
             .send()
@@ -658,7 +677,7 @@ impl SdkApi {
     async fn delete_route_table(&self, id: &str) -> Result<()> {
         let what = format!("delete route table {id}");
         let tables = self
-            .ec2
+            .ec2_read
             .describe_route_tables()
             .route_table_ids(id)
             .send()
@@ -684,7 +703,7 @@ impl SdkApi {
     async fn delete_nat_gateway(&self, id: &str) -> Result<()> {
         let what = format!("delete NAT gateway {id}");
         let nats: Vec<ec2::NatGateway> = self
-            .ec2
+            .ec2_read
             .describe_nat_gateways()
             .filter(filter("nat-gateway-id", &[id.to_string()]))
             .into_paginator()
@@ -709,13 +728,13 @@ impl SdkApi {
 impl AwsApi for SdkApi {
     async fn describe_cluster(&self, name: &str) -> Result<ClusterInfo> {
         let what = format!("describe cluster {name:?}");
-        let out = self.eks.describe_cluster().name(name).send().await.map_err(|e| aws_error(e, &what, "name"))?;
+        let out = self.eks_read.describe_cluster().name(name).send().await.map_err(|e| aws_error(e, &what, "name"))?;
         Ok(cluster_info(out.cluster().ok_or_else(|| incomplete(&what, "cluster"))?))
     }
 
     async fn list_clusters(&self) -> Result<Vec<String>> {
         let what = format!("list clusters in {}", self.region);
-        self.eks
+        self.eks_read
             .list_clusters()
             .into_paginator()
             .items()
@@ -791,7 +810,7 @@ impl AwsApi for SdkApi {
             None => format!("describe update {id} of cluster {cluster:?}"),
         };
         let out = self
-            .eks
+            .eks_read
             .describe_update()
             .name(cluster)
             .update_id(id)
@@ -834,7 +853,7 @@ impl AwsApi for SdkApi {
 
     async fn list_node_groups(&self, cluster: &str) -> Result<Vec<String>> {
         let what = format!("list node groups of cluster {cluster:?}");
-        self.eks
+        self.eks_read
             .list_nodegroups()
             .cluster_name(cluster)
             .into_paginator()
@@ -848,7 +867,7 @@ impl AwsApi for SdkApi {
     async fn describe_node_group(&self, cluster: &str, name: &str) -> Result<NodeGroupInfo> {
         let what = format!("describe node group {name:?} of cluster {cluster:?}");
         let out = self
-            .eks
+            .eks_read
             .describe_nodegroup()
             .cluster_name(cluster)
             .nodegroup_name(name)
@@ -1001,7 +1020,7 @@ impl AwsApi for SdkApi {
         }
         let what = format!("describe offerings of instance types {} in {}", types.join(", "), self.region);
         let offerings = self
-            .ec2
+            .ec2_read
             .describe_instance_type_offerings()
             .location_type(ec2::LocationType::Region)
             .filters(filter("instance-type", types))
@@ -1020,7 +1039,7 @@ impl AwsApi for SdkApi {
     async fn availability_zones(&self) -> Result<Vec<String>> {
         let what = format!("describe availability zones of {}", self.region);
         let out = self
-            .ec2
+            .ec2_read
             .describe_availability_zones()
             .filters(filter("state", &["available".to_string()]))
             .send()
@@ -1043,7 +1062,7 @@ impl AwsApi for SdkApi {
         }
         let what = format!("describe subnets {}", ids.join(", "));
         let subnets: Vec<ec2::Subnet> = self
-            .ec2
+            .ec2_read
             .describe_subnets()
             .set_subnet_ids(Some(ids.to_vec()))
             .into_paginator()
@@ -1076,7 +1095,7 @@ impl AwsApi for SdkApi {
         let mut out = Vec::new();
 
         let vpcs: Vec<ec2::Vpc> = self
-            .ec2
+            .ec2_read
             .describe_vpcs()
             .filters(cluster_filter(cluster))
             .into_paginator()
@@ -1091,7 +1110,7 @@ impl AwsApi for SdkApi {
         }));
 
         let igws: Vec<ec2::InternetGateway> = self
-            .ec2
+            .ec2_read
             .describe_internet_gateways()
             .filters(cluster_filter(cluster))
             .into_paginator()
@@ -1106,7 +1125,7 @@ impl AwsApi for SdkApi {
         }));
 
         let subnets: Vec<ec2::Subnet> = self
-            .ec2
+            .ec2_read
             .describe_subnets()
             .filters(cluster_filter(cluster))
             .into_paginator()
@@ -1121,7 +1140,7 @@ impl AwsApi for SdkApi {
         }));
 
         let tables: Vec<ec2::RouteTable> = self
-            .ec2
+            .ec2_read
             .describe_route_tables()
             .filters(cluster_filter(cluster))
             .into_paginator()
@@ -1141,7 +1160,7 @@ impl AwsApi for SdkApi {
         }));
 
         let addresses = self
-            .ec2
+            .ec2_read
             .describe_addresses()
             .filters(cluster_filter(cluster))
             .send()
@@ -1152,7 +1171,7 @@ impl AwsApi for SdkApi {
         }));
 
         let nats: Vec<ec2::NatGateway> = self
-            .ec2
+            .ec2_read
             .describe_nat_gateways()
             .filter(cluster_filter(cluster))
             .into_paginator()
@@ -1202,7 +1221,7 @@ impl AwsApi for SdkApi {
 
     async fn get_role(&self, name: &str) -> Result<RoleInfo> {
         let what = format!("get IAM role {name:?}");
-        let out = self.iam.get_role().role_name(name).send().await.map_err(|e| aws_error(e, &what, "name"))?;
+        let out = self.iam_read.get_role().role_name(name).send().await.map_err(|e| aws_error(e, &what, "name"))?;
         self.role_info(out.role().ok_or_else(|| incomplete(&what, "role"))?).await
     }
 

@@ -589,13 +589,16 @@ fn throttled(_: &str) -> (u16, String) {
 }
 
 #[tokio::test]
-async fn a_throttled_call_is_sent_once_and_reports_throttled() {
+async fn a_throttled_write_is_sent_once_and_a_throttled_read_three_times() {
     let (endpoint, seen) = stub(throttled).await;
     let api = SdkApi::new(&config(&endpoint, Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "tests")).await);
+    let err = api.delete_cluster("prod").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Throttled, "{err}");
+    // A write is the provisioner's to retry, after it has looked whether the first attempt took effect.
+    assert_eq!(seen.lock().unwrap().len(), 1, "the SDK does not retry a write");
     let err = api.list_clusters().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Throttled, "{err}");
-    // The SDK would retry a throttled call up to three times with its standard retries.
-    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert_eq!(seen.lock().unwrap().len(), 1 + READ_ATTEMPTS as usize, "the SDK retries a read");
 }
 
 // --- The SDK error glue -------------------------------------------------------------------------------------
