@@ -10,6 +10,8 @@ mod error;
 mod sdk;
 mod token;
 
+pub use token::EksTokenSource;
+
 #[cfg(feature = "testing")]
 pub mod testing;
 
