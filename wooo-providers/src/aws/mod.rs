@@ -49,6 +49,8 @@ mod sdk;
 mod shape;
 mod token;
 
+pub use token::EksTokenSource;
+
 #[cfg(feature = "testing")]
 pub mod testing;
 
