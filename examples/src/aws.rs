@@ -79,7 +79,10 @@ pub async fn run(builder: EksBuilder, spec: &Path, mode: Mode, out: &mut (dyn Wr
         Mode::Delete => {
             let options = DeleteOptions { progress: progress.clone(), ..DeleteOptions::default() };
             eks.delete(&spec.id(), &options).await.map(|()| {
-                lines.lock().expect("progress lines").push(format!("cluster {} and what wooo made for it: deleted", spec.name));
+                lines
+                    .lock()
+                    .expect("progress lines")
+                    .push(format!("cluster {} and what wooo made for it: deleted", spec.name));
             })
         }
     };

@@ -147,7 +147,10 @@ async fn an_unchanged_re_apply_sends_no_write_and_bad_input_none_at_all() {
     assert!(err.to_string().contains("m6g.large (arm64)"), "{err}");
     let mut bad = spec.clone();
     bad.node_pools[1].instance_types = vec!["zz9.huge".into()];
-    assert_eq!(eks.apply(&bad, &Progress::none()).await.unwrap_err().violations()[0].field, "node_pools[1].instance_types[0]");
+    assert_eq!(
+        eks.apply(&bad, &Progress::none()).await.unwrap_err().violations()[0].field,
+        "node_pools[1].instance_types[0]"
+    );
     let writes: Vec<String> = proxy.seen().into_iter().map(|s| s.action).filter(|a| is_write(a)).collect();
     assert!(writes.is_empty(), "no write before the checks pass: {writes:?}");
 

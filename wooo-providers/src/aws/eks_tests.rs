@@ -24,11 +24,14 @@ enum Fault {
     After,
 }
 
+/// What a finished version update changes: the cluster, the node group (None: the control plane), the version.
+type VersionEffect = (String, Option<String>, String);
+
 #[derive(Debug, Default)]
 struct State {
     clusters: BTreeMap<String, (ClusterInfo, Instant)>,
     groups: BTreeMap<(String, String), (NodeGroupInfo, Instant)>,
-    updates: BTreeMap<String, (UpdateInfo, Instant, Option<(String, Option<String>, String)>)>,
+    updates: BTreeMap<String, (UpdateInfo, Instant, Option<VersionEffect>)>,
     network: Vec<NetworkResource>,
     roles: BTreeMap<String, RoleInfo>,
     calls: Vec<String>,
@@ -199,7 +202,7 @@ impl FakeAws {
         }
     }
 
-    fn start_update(s: &mut State, effect: Option<(String, Option<String>, String)>) -> UpdateInfo {
+    fn start_update(s: &mut State, effect: Option<VersionEffect>) -> UpdateInfo {
         let id = Self::next_id(s, "update");
         let info = UpdateInfo { id: id.clone(), state: UpdateState::InProgress, errors: Vec::new() };
         let ready = Instant::now() + s.update_takes;
@@ -655,7 +658,7 @@ async fn create_builds_network_roles_cluster_and_groups_once_in_order() {
             s.network.iter().filter(|n| n.role.starts_with("private-")).map(|n| n.id.clone()).collect();
         for (g, _) in s.groups.values() {
             assert!(g.subnet_ids.iter().all(|id| private.contains(id)), "{:?}", g.subnet_ids);
-            assert_eq!(g.tags.get(NODE_POOL_TAG).is_some(), true);
+            assert!(g.tags.contains_key(NODE_POOL_TAG));
         }
         let web = s.groups.values().find(|(g, _)| g.name.starts_with("web-")).unwrap();
         assert_eq!(web.0.scaling, Scaling { min: 2, max: 6, desired: 3 });

@@ -49,8 +49,6 @@ mod sdk;
 mod shape;
 mod token;
 
-pub use token::EksTokenSource;
-
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -969,7 +967,7 @@ impl Eks {
         found |= !resources.is_empty();
         // NAT gateways first and waited on (their addresses and subnets are in use until they are gone).
         let mut by_kind: Vec<NetworkResource> = resources;
-        by_kind.sort_by(|a, b| b.kind.cmp(&a.kind));
+        by_kind.sort_by_key(|r| std::cmp::Reverse(r.kind));
         for r in &by_kind {
             op.step(format!("network: deleting {} {}", r.role, r.id), 0, None);
             self.delete_network(r, op).await?;

@@ -7,8 +7,8 @@ use std::net::Ipv4Addr;
 
 use jiff::Timestamp;
 use wooo_core::model::{
-    Capacity, CloudKind, Cluster, ClusterSpec, ClusterStatus, ConditionType, DiskSpec, EndpointAccess,
-    MANAGED_BY_VALUE, NetworkSpec, NodePoolSpec, NodePoolStatus, OWNER_TAG,
+    CloudKind, Cluster, ClusterSpec, ClusterStatus, ConditionType, DiskSpec, EndpointAccess, MANAGED_BY_VALUE,
+    NetworkSpec, NodePoolSpec, NodePoolStatus, OWNER_TAG,
 };
 use wooo_core::validate::KubernetesVersion;
 use wooo_core::{Error, FieldViolation, Result};

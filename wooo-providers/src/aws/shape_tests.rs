@@ -1,4 +1,4 @@
-use wooo_core::model::{Taint, TaintEffect, from_yaml};
+use wooo_core::model::{Capacity, Taint, TaintEffect, from_yaml};
 
 use super::*;
 
