@@ -8,7 +8,7 @@ mod recommend;
 
 pub use allocate::{CostInputs, allocate};
 pub use prices::{InstancePrice, PriceTable};
-pub use recommend::{RecommendInputs, recommend};
+pub use recommend::{RecommendInputs, order as order_recommendations, recommend};
 
 /// Fixtures shared by the allocation and recommendation tests.
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Cpu, HourlyRate, Memory, Money};
+use crate::model::{Capacity, Cpu, HourlyRate, Memory, Money, NodeCost, NodePoolSpec, TimeWindow};
 
 /// One instance type's size and prices in a region.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +25,31 @@ pub struct InstancePrice {
 }
 
 impl InstancePrice {
+    /// The price per node-hour for `capacity`: the spot price, else on-demand.
+    pub fn hourly(&self, capacity: Capacity) -> HourlyRate {
+        match capacity {
+            Capacity::Spot => self.spot.unwrap_or(self.on_demand),
+            Capacity::OnDemand => self.on_demand,
+        }
+    }
+
+    /// What `pool`'s desired nodes of this type cost over `window`: nodes × price × the window's length to the
+    /// nanosecond, rounded once.
+    pub fn node_cost(&self, pool: &NodePoolSpec, window: &TimeWindow) -> NodeCost {
+        let hourly_price = self.hourly(pool.capacity);
+        let nodes = pool.desired_count();
+        NodeCost {
+            node_pool: pool.name.clone(),
+            instance_type: self.instance_type.clone(),
+            capacity: pool.capacity,
+            node_hours: f64::from(nodes) * window.hours(),
+            hourly_price,
+            cost: hourly_price.times(i64::from(nodes)).over(window.duration()),
+            cpu_per_node: self.cpu,
+            memory_per_node: self.memory,
+        }
+    }
+
     /// The upper bound of the interruption frequency bucket, as a share (0.05 for bucket 0), when known.
     pub fn interruption_rate(&self) -> Option<f64> {
         self.interruption_bucket.map(|b| match b {

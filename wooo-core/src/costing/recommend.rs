@@ -151,14 +151,20 @@ pub fn recommend(inputs: &RecommendInputs<'_>, options: &RecommendOptions) -> Re
         out.retain(|r| r.estimated_monthly_savings.amount() >= min);
     }
     // One currency, checked above: the nano-units order the savings.
-    out.sort_by(|a, b| {
+    order(&mut out);
+    Ok(out)
+}
+
+/// Orders recommendations as [`recommend`] returns them: highest estimated monthly savings first, then by kind
+/// and summary. The savings must be in one currency (their nano-units are compared).
+pub fn order(recommendations: &mut [Recommendation]) {
+    recommendations.sort_by(|a, b| {
         let savings = |r: &Recommendation| r.estimated_monthly_savings.amount().nanos();
         savings(b)
             .cmp(&savings(a))
             .then_with(|| a.action.kind().cmp(b.action.kind()))
             .then_with(|| a.summary.cmp(&b.summary))
     });
-    Ok(out)
 }
 
 /// Every amount recommendations read is in the report's currency.

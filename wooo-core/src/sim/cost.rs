@@ -9,8 +9,8 @@ use crate::cost::{CostAnalyzer, CostCapabilities, RecommendOptions};
 use crate::costing::{self, CostInputs, PriceTable, RecommendInputs};
 use crate::error::{Error, Result};
 use crate::model::{
-    Capacity, ClusterId, ClusterSpec, CostReport, MoneyError, NodeCost, Recommendation, TimeWindow, UsageSample,
-    WorkloadProfile, WorkloadRef,
+    ClusterId, ClusterSpec, CostReport, MoneyError, NodeCost, Recommendation, TimeWindow, UsageSample, WorkloadProfile,
+    WorkloadRef,
 };
 use crate::validate;
 
@@ -79,22 +79,7 @@ fn node_costs(spec: &ClusterSpec, prices: &PriceTable, window: &TimeWindow) -> R
                 message: format!("node pool {} has no instance type in the price table", pool.name),
                 source: None,
             })?;
-            let hourly_price = match pool.capacity {
-                Capacity::Spot => price.spot.unwrap_or(price.on_demand),
-                Capacity::OnDemand => price.on_demand,
-            };
-            let nodes = pool.desired_count();
-            Ok(NodeCost {
-                node_pool: pool.name.clone(),
-                instance_type: price.instance_type.clone(),
-                capacity: pool.capacity,
-                node_hours: f64::from(nodes) * window.hours(),
-                hourly_price,
-                // Exact: nodes × price × the window's length to the nanosecond, rounded once.
-                cost: hourly_price.times(i64::from(nodes)).over(window.duration()),
-                cpu_per_node: price.cpu,
-                memory_per_node: price.memory,
-            })
+            Ok(price.node_cost(pool, window))
         })
         .collect()
 }
@@ -188,7 +173,7 @@ mod tests {
     use super::super::fixtures::*;
     use super::*;
     use crate::ErrorKind;
-    use crate::model::{AppRef, Cpu, HourlyRate, Memory, Money, RecommendedAction};
+    use crate::model::{AppRef, Capacity, Cpu, HourlyRate, Memory, Money, RecommendedAction};
     use crate::progress::Progress;
     use crate::{Deployer, Provisioner};
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use wooo_core::costing::{self, CostInputs, PriceTable, RecommendInputs};
 use wooo_core::model::{
-    Capacity, ClusterId, CostReport, Money, MoneyError, NodeCost, NodePoolSpec, Recommendation, TimeWindow,
-    UsageSample, WorkloadProfile,
+    ClusterId, CostReport, Money, MoneyError, NodeCost, NodePoolSpec, Recommendation, TimeWindow, UsageSample,
+    WorkloadProfile,
 };
 use wooo_core::{CostAnalyzer, CostCapabilities, RecommendOptions};
 use wooo_core::{Error, Result};
@@ -131,21 +131,7 @@ fn split_bill(
     let mut rows = Vec::new();
     for pool in pools {
         let Some(price) = pool.instance_types.first().and_then(|t| prices.get(t)) else { continue };
-        let hourly_price = match pool.capacity {
-            Capacity::Spot => price.spot.unwrap_or(price.on_demand),
-            Capacity::OnDemand => price.on_demand,
-        };
-        let nodes = pool.desired_count();
-        rows.push(NodeCost {
-            node_pool: pool.name.clone(),
-            instance_type: price.instance_type.clone(),
-            capacity: pool.capacity,
-            node_hours: f64::from(nodes) * window.hours(),
-            hourly_price,
-            cost: hourly_price.times(i64::from(nodes)).over(window.duration()),
-            cpu_per_node: price.cpu,
-            memory_per_node: price.memory,
-        });
+        rows.push(price.node_cost(pool, &window));
     }
     for row in &rows {
         billed.total.checked_add(row.cost)?;
@@ -224,14 +210,8 @@ impl CostAnalyzer for EksCostAnalyzer {
                 }
             }
         }
-        // One currency, checked above: the nano-units order the savings.
-        out.sort_by(|a, b| {
-            let savings = |r: &Recommendation| r.estimated_monthly_savings.amount().nanos();
-            savings(b)
-                .cmp(&savings(a))
-                .then_with(|| a.action.kind().cmp(b.action.kind()))
-                .then_with(|| a.summary.cmp(&b.summary))
-        });
+        // One currency, checked above.
+        costing::order_recommendations(&mut out);
         Ok(out)
     }
 }
@@ -245,6 +225,8 @@ mod tests {
     use super::super::api::{
         CostPage, MockCostExplorerApi, RawAmount, RawGroup, RawPeriod, RawSavingsPlan, SavingsPlansPage,
     };
+    use wooo_core::model::Capacity;
+
     use super::*;
 
     #[derive(Debug)]
