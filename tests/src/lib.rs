@@ -16,7 +16,6 @@ pub fn peer(program: &str) -> Option<PathBuf> {
         let peers = PathBuf::from(peers);
         dirs.push(peers.join("bin"));
         dirs.push(peers.join("venv").join("bin"));
-        dirs.push(peers.join("moto-venv").join("bin"));
         dirs.push(peers.join("node_modules").join(".bin"));
     }
     if let Some(found) = dirs.into_iter().map(|d| d.join(program)).find(|p| p.is_file()) {

@@ -128,7 +128,7 @@ impl EksBuilder {
             loader = loader.endpoint_url(url.clone());
         }
         let config = loader.build();
-        let sts_endpoint = endpoint.clone().unwrap_or_else(|| format!("https://sts.{region}.amazonaws.com/"));
+        let sts_endpoint = endpoint.clone().unwrap_or_else(|| super::token::default_sts_endpoint(&region));
         Ok(Eks {
             api: Arc::new(SdkApi::new(&config)),
             region,

@@ -39,7 +39,7 @@
 //!
 //! Module shape (the pattern every cloud follows): `mod.rs` the provider type and its trait impls,
 //! `builder.rs` [`EksBuilder`], `api.rs` the thin seam over the SDKs that unit tests mock, `sdk.rs` that seam
-//! over aws-sdk-eks/-ec2/-iam/-sts, `error.rs` error classification (once), `shape.rs` the pure decisions,
+//! over aws-sdk-eks/-ec2/-iam, `error.rs` error classification (once), `shape.rs` the pure decisions,
 //! `token.rs` the EKS bearer token.
 
 mod api;
@@ -356,10 +356,10 @@ impl Eks {
                     Some(ClusterState::Active) => Look::Done(Ok(info)),
                     Some(ClusterState::Failed) => Look::Done(Err(Error::Provider {
                         provider: PROVIDER,
-                        message: format!("cluster {name} failed: {}", issues(&info.health_issues)),
+                        message: format!("cluster {name} failed: {}", shape::issues(&info.health_issues)),
                         source: None,
                     })),
-                    other => Look::Pending(format!("cluster {name}: {}", state_word(other))),
+                    other => Look::Pending(format!("cluster {name}: {}", shape::state_word(other))),
                 })
             })
             .await
@@ -372,7 +372,7 @@ impl Eks {
                 match self.read(|| self.api.describe_cluster(name)).await {
                     Err(e) if e.kind() == ErrorKind::NotFound => Ok(Look::Done(Ok(()))),
                     Err(e) => Err(e),
-                    Ok(info) => Ok(Look::Pending(format!("cluster {name}: {}", state_word(&info.status)))),
+                    Ok(info) => Ok(Look::Pending(format!("cluster {name}: {}", shape::state_word(&info.status)))),
                 }
             })
             .await
@@ -390,13 +390,13 @@ impl Eks {
                             provider: PROVIDER,
                             message: format!(
                                 "node group {group} is {}: {}",
-                                group_state_word(&g.status),
-                                issues(&g.health_issues)
+                                shape::state_word(&g.status),
+                                shape::issues(&g.health_issues)
                             ),
                             source: None,
                         }))
                     }
-                    other => Look::Pending(format!("node group {group}: {}", group_state_word(other))),
+                    other => Look::Pending(format!("node group {group}: {}", shape::state_word(other))),
                 })
             })
             .await
@@ -411,10 +411,10 @@ impl Eks {
                     Err(e) => Err(e),
                     Ok(g) if g.status == Some(NodeGroupState::DeleteFailed) => Ok(Look::Done(Err(Error::Provider {
                         provider: PROVIDER,
-                        message: format!("node group {group} failed to delete: {}", issues(&g.health_issues)),
+                        message: format!("node group {group} failed to delete: {}", shape::issues(&g.health_issues)),
                         source: None,
                     }))),
-                    Ok(g) => Ok(Look::Pending(format!("node group {group}: {}", group_state_word(&g.status)))),
+                    Ok(g) => Ok(Look::Pending(format!("node group {group}: {}", shape::state_word(&g.status)))),
                 }
             })
             .await
@@ -435,7 +435,7 @@ impl Eks {
                     UpdateState::Successful => Look::Done(Ok(())),
                     UpdateState::Failed | UpdateState::Cancelled => Look::Done(Err(Error::Provider {
                         provider: PROVIDER,
-                        message: format!("{what} ended {:?}: {}", u.state, issues(&u.errors)),
+                        message: format!("{what} ended {:?}: {}", u.state, shape::issues(&u.errors)),
                         source: None,
                     })),
                     _ => Look::Pending(format!("{what}: in progress")),
@@ -471,21 +471,21 @@ impl Eks {
             let o = observed.expect("a no-op plan has a cluster");
             return Ok(shape::cluster(&self.region, &o.info, &o.groups, jiff::Timestamp::now()));
         }
-        let subnets = match &observed {
-            None => self.ensure_network(spec, op).await?,
-            Some(o) => self.subnets_of(spec, &o.info).await?,
-        };
-        let info = match observed {
+        // A new cluster's network and node role are made with it; an existing cluster's are looked up only when
+        // a node group is created.
+        let (info, for_groups) = match observed {
             None => {
-                let (cluster_role, _) = self.ensure_roles(spec, op).await?;
-                self.create_cluster(spec, &cluster_role, &subnets, op).await?
+                let subnets = self.ensure_network(spec, op).await?;
+                let (cluster_role, node_role) = self.ensure_roles(spec, op).await?;
+                let info = self.create_cluster(spec, &cluster_role, &subnets, op).await?;
+                (info, Some((node_role, subnets)))
             }
             Some(o) => {
                 self.update_cluster(spec, &o, &plan, op).await?;
-                self.read(|| self.api.describe_cluster(name)).await?
+                (self.read(|| self.api.describe_cluster(name)).await?, None)
             }
         };
-        self.apply_pools(spec, &info, &plan, &amis, &subnets, op).await?;
+        self.apply_pools(spec, &info, &plan, &amis, for_groups, op).await?;
         let groups = self.node_groups(name).await?;
         let info = self.read(|| self.api.describe_cluster(name)).await?;
         Ok(shape::cluster(&self.region, &info, &groups, jiff::Timestamp::now()))
@@ -793,17 +793,23 @@ impl Eks {
         info: &ClusterInfo,
         plan: &ClusterPlan,
         amis: &[String],
-        subnets: &Subnets,
+        for_groups: Option<(String, Subnets)>,
         op: &OperationGuard<'_>,
     ) -> Result<()> {
         let cluster = spec.name.as_str();
         let version = info.version.clone().unwrap_or_else(|| spec.kubernetes_version.clone());
         let live = self.node_groups(cluster).await?;
-        let needs_node_role = spec.node_pools.iter().any(|p| {
-            let ami = &amis[spec.node_pools.iter().position(|q| q.name == p.name).unwrap_or(0)];
-            !live.iter().any(|g| g.name == shape::node_group_name(p, ami))
-        });
-        let node_role = if needs_node_role { Some(self.ensure_roles(spec, op).await?.1) } else { None };
+        let creates_a_group = spec
+            .node_pools
+            .iter()
+            .zip(amis)
+            .any(|(p, ami)| !live.iter().any(|g| g.name == shape::node_group_name(p, ami)));
+        // The node role and the subnets a new group needs (what the cluster's creation made, or looked up).
+        let for_groups = match for_groups {
+            Some(known) => Some(known),
+            None if creates_a_group => Some((self.ensure_roles(spec, op).await?.1, self.subnets_of(spec, info).await?)),
+            None => None,
+        };
         // Creations first, all of them, then the waits: EKS builds node groups in parallel.
         let mut created = Vec::new();
         let mut retired = Vec::new();
@@ -818,8 +824,8 @@ impl Eks {
             let pool = &spec.node_pools[index];
             let wanted = shape::node_group_name(pool, &amis[index]);
             if !live.iter().any(|g| g.name == wanted) {
-                let role = node_role.clone().expect("a node role when a group is created");
-                self.create_group(spec, pool, &wanted, &amis[index], &role, &version, subnets, op).await?;
+                let (role, subnets) = for_groups.as_ref().expect("a node role and subnets when a group is created");
+                self.create_group(spec, pool, &wanted, &amis[index], role, &version, subnets, op).await?;
                 created.push(wanted.clone());
             } else if change.action != ChangeAction::NoOp {
                 self.update_group(cluster, &wanted, pool, op).await?;
@@ -1069,20 +1075,7 @@ fn check_pool_zones(spec: &ClusterSpec, layout: &[SubnetPlan]) -> Result<()> {
 
 /// An idempotency token from what a request does: the same request retried carries the same token.
 fn request_token(parts: &[&str]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, parts.join("\u{1f}").as_bytes());
-    digest.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn issues(list: &[String]) -> String {
-    if list.is_empty() { "no health issues reported".to_string() } else { list.join("; ") }
-}
-
-fn state_word(s: &Option<ClusterState>) -> String {
-    s.as_ref().map_or("unknown".to_string(), |s| format!("{s:?}").to_lowercase())
-}
-
-fn group_state_word(s: &Option<NodeGroupState>) -> String {
-    s.as_ref().map_or("unknown".to_string(), |s| format!("{s:?}").to_lowercase())
+    shape::digest_hex(&parts.join("\u{1f}"), 16)
 }
 
 #[async_trait]
@@ -1156,7 +1149,7 @@ impl Provisioner for Eks {
         let Some(group) = o.groups.iter().find(|g| shape::pool_name(g) == node_pool) else {
             return Err(Error::not_found(PROVIDER, format!("node pool {node_pool:?} of cluster {name:?}")));
         };
-        let pool = shape::observed_spec(&self.region, &o.info, std::slice::from_ref(group)).node_pools.remove(0);
+        let pool = shape::observed_pool(group);
         wooo_core::validate::node_pool_scale(&pool, desired)?;
         if group.scaling.desired != desired {
             let update = api::NodeGroupConfigUpdate {
@@ -1188,7 +1181,7 @@ impl Provisioner for Eks {
         else {
             return Err(Error::conflict(
                 PROVIDER,
-                format!("cluster {name} is {} and has no endpoint yet", state_word(&info.status)),
+                format!("cluster {name} is {} and has no endpoint yet", shape::state_word(&info.status)),
             ));
         };
         let token = self.token_source(id)?.token().await?;

@@ -173,9 +173,23 @@ pub(crate) fn node_group_name(pool: &NodePoolSpec, ami_type: &str) -> String {
         zones.join(","),
         ami_type
     );
-    let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
-    let hex: String = digest.as_ref()[..4].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{hex}", pool.name)
+    format!("{}-{}", pool.name, digest_hex(&key, 4))
+}
+
+/// The first `bytes` bytes of the SHA-256 of `text`, in hex.
+pub(crate) fn digest_hex(text: &str, bytes: usize) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    digest.as_ref()[..bytes].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Health issues in words, or that there are none.
+pub(crate) fn issues(list: &[String]) -> String {
+    if list.is_empty() { "no health issues reported".to_string() } else { list.join("; ") }
+}
+
+/// A cluster's, node group's or update's state in words (`creating`, `active`, …).
+pub(crate) fn state_word<S: std::fmt::Debug>(state: &Option<S>) -> String {
+    state.as_ref().map_or("unknown".to_string(), |s| format!("{s:?}").to_lowercase())
 }
 
 /// One subnet of a network wooo creates.
@@ -311,7 +325,8 @@ pub(crate) fn pool_name(g: &NodeGroupInfo) -> String {
     g.tags.get(NODE_POOL_TAG).cloned().unwrap_or_else(|| g.name.clone())
 }
 
-fn observed_pool(g: &NodeGroupInfo) -> NodePoolSpec {
+/// The pool a node group amounts to.
+pub(crate) fn observed_pool(g: &NodeGroupInfo) -> NodePoolSpec {
     let zones = g.tags.get(ZONES_TAG).map(|z| z.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
     NodePoolSpec {
         name: pool_name(g),
@@ -370,8 +385,6 @@ pub(crate) fn cluster(region: &str, info: &ClusterInfo, groups: &[NodeGroupInfo]
             updating: !active,
         });
     }
-    let issues =
-        |list: &[String]| if list.is_empty() { "no health issues reported".to_string() } else { list.join("; ") };
     let failed_group = groups.iter().find(|g| {
         matches!(g.status, Some(NodeGroupState::CreateFailed | NodeGroupState::DeleteFailed | NodeGroupState::Degraded))
     });
@@ -399,7 +412,7 @@ pub(crate) fn cluster(region: &str, info: &ClusterInfo, groups: &[NodeGroupInfo]
                 set(&mut status, ConditionType::Failed, true, reason, message);
                 set(&mut status, ConditionType::Available, false, reason, format!("node group {} failed", g.name));
             } else if let Some(g) = busy_group {
-                let state = g.status.as_ref().map_or("unknown".to_string(), |s| format!("{s:?}").to_lowercase());
+                let state = state_word(&g.status);
                 let message = format!("node group {} is {state}", g.name);
                 set(&mut status, ConditionType::Provisioning, true, "NodeGroupUpdating", message.clone());
                 set(&mut status, ConditionType::Available, false, "NodeGroupUpdating", message);
@@ -409,7 +422,7 @@ pub(crate) fn cluster(region: &str, info: &ClusterInfo, groups: &[NodeGroupInfo]
             }
         }
         other => {
-            let state = other.as_ref().map_or("unknown".to_string(), |s| format!("{s:?}").to_lowercase());
+            let state = state_word(other);
             let message = format!("the cluster is {state}");
             set(&mut status, ConditionType::Provisioning, true, "ClusterProvisioning", message.clone());
             set(&mut status, ConditionType::Available, false, "ClusterProvisioning", message);

@@ -6,8 +6,6 @@ use wooo_core::{Error, Result};
 
 use super::error::{PROVIDER, classify};
 
-// The token-source client needs tower, which today only the `aws` feature brings.
-#[cfg(feature = "aws")]
 pub use self::token_source::{BearerTokenSource, client_with_token_source};
 
 /// A client for the cluster described by `access` (its endpoint, CA and credentials), built through the same
@@ -38,7 +36,6 @@ async fn config(access: &ClusterAccess) -> Result<kube::Config> {
         .map_err(|e| provider_error("client configuration", e))
 }
 
-#[cfg(feature = "aws")]
 mod token_source {
     //! A client whose bearer token a [`BearerTokenSource`] refreshes.
 
@@ -212,14 +209,12 @@ mod tests {
     }
 
     /// A source handing out `token-1`, `token-2`, … (one per call), or failing when `fail` is set.
-    #[cfg(feature = "aws")]
     #[derive(Debug, Default)]
     struct Counting {
         calls: std::sync::atomic::AtomicUsize,
         fail: bool,
     }
 
-    #[cfg(feature = "aws")]
     #[async_trait::async_trait]
     impl BearerTokenSource for Counting {
         async fn bearer_token(&self) -> Result<SecretString> {
@@ -236,12 +231,10 @@ mod tests {
     }
 
     /// The `authorization` header lines of `head` (lowercased).
-    #[cfg(feature = "aws")]
     fn authorization(head: &str) -> Vec<String> {
         head.lines().map(str::to_ascii_lowercase).filter(|l| l.starts_with("authorization:")).collect()
     }
 
-    #[cfg(feature = "aws")]
     #[tokio::test]
     async fn token_source_client_asks_the_source_per_request_and_ignores_the_access_auth() {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -268,7 +261,6 @@ mod tests {
         assert_eq!(source.calls.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
-    #[cfg(feature = "aws")]
     #[tokio::test]
     async fn a_failing_token_source_fails_the_request_as_unauthenticated_without_sending_it() {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

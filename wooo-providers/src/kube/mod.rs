@@ -1,8 +1,8 @@
 //! The Kubernetes layer every cloud shares (feature `kube`).
 //!
 //! - [`client`]: a `kube::Client` for a ready cluster, from the [`ClusterAccess`] any `Provisioner::access`
-//!   returns; `client_with_token_source` one whose bearer token a `BearerTokenSource` refreshes (feature
-//!   `aws` today).
+//!   returns; `client_with_token_source` one whose bearer token a `BearerTokenSource` refreshes (an
+//!   EKS token, a cloud's OAuth token).
 //! - [`classify`]: kube-rs errors into wooo's [`wooo_core::Error`] categories, in one place.
 //! - [`KubeDeployer`]: the [`Deployer`](wooo_core::Deployer) for any cluster: server-side apply in dependency
 //!   order, ApplySet inventory and pruning ([`inventory`]), revisions kept in the cluster ([`revisions`]),
@@ -26,7 +26,6 @@ mod sync;
 pub mod testing;
 
 pub use client::client;
-#[cfg(feature = "aws")]
 pub use client::{BearerTokenSource, client_with_token_source};
 pub use deployer::{
     DiffStrategy, KubeDeployer, KubeDeployerOptions, RESTARTED_AT_ANNOTATION, WaitStrategy, scaled_spec,
