@@ -11,7 +11,7 @@ use wooo_core::model::{
     ClusterId, Confidence, Currency, Evidence, HourlyRate, Money, MonthlyRate, Recommendation, RecommendedAction,
     TimeWindow,
 };
-use wooo_core::{Error, Result, validate};
+use wooo_core::{Error, Result, costing, validate};
 
 use super::api::{CostExplorerApi, CostQuery, RawAmount, RawSavingsPlan, SavingsPlansQuery};
 use super::error::PROVIDER;
@@ -421,13 +421,8 @@ impl CostExplorer {
             for period in &page.periods {
                 merger.add(period)?;
             }
-            match page.next_page_token.filter(|t| !t.is_empty()) {
-                Some(token) => {
-                    if !seen.insert(token.clone()) {
-                        return Err(CostDataError::PageLoop(token).into());
-                    }
-                    query.next_page_token = Some(token);
-                }
+            match next_page(page.next_page_token, &mut seen)? {
+                Some(token) => query.next_page_token = Some(token),
                 None => break,
             }
         }
@@ -476,20 +471,13 @@ impl CostExplorer {
                     out.push(rec);
                 }
             }
-            match page.next_page_token.filter(|t| !t.is_empty()) {
-                Some(token) => {
-                    if !seen.insert(token.clone()) {
-                        return Err(CostDataError::PageLoop(token).into());
-                    }
-                    query.next_page_token = Some(token);
-                }
+            match next_page(page.next_page_token, &mut seen)? {
+                Some(token) => query.next_page_token = Some(token),
                 None => break,
             }
         }
         // One currency, checked above.
-        out.sort_by(|a: &Recommendation, b: &Recommendation| {
-            b.estimated_monthly_savings.amount().nanos().cmp(&a.estimated_monthly_savings.amount().nanos())
-        });
+        costing::order_recommendations(&mut out);
         Ok(out)
     }
 }
@@ -539,6 +527,14 @@ impl CostExplorerBuilder {
     pub async fn build(self) -> CostExplorer {
         let sdk = self.source.load().await;
         CostExplorer { api: Arc::new(SdkCostExplorer::new(&sdk)), tag_key: self.tag_key, metric: self.metric }
+    }
+}
+
+/// The token of the next page, if any; a token seen before is a loop (AWS would serve the same pages forever).
+fn next_page(token: Option<String>, seen: &mut BTreeSet<String>) -> Result<Option<String>> {
+    match token.filter(|t| !t.is_empty()) {
+        Some(token) if !seen.insert(token.clone()) => Err(CostDataError::PageLoop(token).into()),
+        other => Ok(other),
     }
 }
 
