@@ -95,7 +95,7 @@ async fn main() -> wooo_core::Result<()> {
     println!("    wrote {}", applied.objects.join(", "));
 
     // 4. The cost.
-    let analyzer = Retrying::new(cloud.cost_analyzer(), retry);
+    let analyzer = Retrying::new(wooo_cost::sim::cost_analyzer(&cloud), retry);
     let window = TimeWindow::last_hours(jiff::Timestamp::now(), 24 * 30);
     let report = analyzer.cost(&cluster.id, &window).await?;
     println!("\n4. Cost over the last 30 days ({})", report.source);
@@ -118,6 +118,6 @@ async fn main() -> wooo_core::Result<()> {
         println!("    - [{}] {} (confidence {:.0}%)", r.action.kind(), r.summary, r.confidence.value() * 100.0);
     }
 
-    println!("\nDone. The cloud providers in wooo-providers implement the same four traits.");
+    println!("\nDone. The cloud providers in wooo-providers and wooo-cost implement the same four traits.");
     Ok(())
 }

@@ -9,6 +9,7 @@
 # | checkov                      | PyPI   | manifests: security checks, allow-list in tests/checkov-allow |
 # | @kubernetes-models/*         | npm    | manifests: Istio, Gateway API, Prometheus Operator, cert-manager |
 # | promtool (prometheus)        | Debian | manifests: `promtool check rules` and `promtool test rules`  |
+# | prometheus (prometheus)      | Debian | prometheus_usage: a real server over blocks promtool writes  |
 # | amtool (prometheus-alertmanager) | Debian | manifests: `amtool check-config` of the routing fragment |
 # | moto_server (moto[server])   | PyPI   | aws_*: EKS, EC2, IAM, STS and Cost Explorer of a local AWS    |
 
@@ -20,9 +21,9 @@ peer_note() { printf '    peer: %s\n' "$*"; }
 
 install_debian_peers() {
   local missing=()
-  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  { command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; } || missing+=(prometheus)
   command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
-  if [ ${#missing[@]} -eq 0 ]; then peer_note "promtool and amtool present"; return; fi
+  if [ ${#missing[@]} -eq 0 ]; then peer_note "prometheus, promtool and amtool present"; return; fi
   peer_note "installing Debian packages: ${missing[*]}"
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod cost;
 
 use wooo_core::model::{AppSpec, Environment, MeshKind, MeshPolicy};
 use wooo_core::{Error, Result};

@@ -58,7 +58,8 @@ async fn cost_consistency_on_sim() {
     }
     let end = jiff::Timestamp::from_second(1_780_000_000).expect("timestamp");
     for hours in [1, 24, 24 * 30] {
-        conformance::cost_consistency(&cloud.cost_analyzer(), &id, &TimeWindow::last_hours(end, hours)).await;
+        conformance::cost_consistency(&wooo_cost::sim::cost_analyzer(&cloud), &id, &TimeWindow::last_hours(end, hours))
+            .await;
     }
 }
 
@@ -103,8 +104,8 @@ mod breaking {
             .expect("deploy");
         let end = jiff::Timestamp::from_second(1_780_000_000).expect("timestamp");
         let window = TimeWindow::last_hours(end, 24);
-        let report = cloud.cost_analyzer().cost(&id, &window).await.expect("report");
-        let caps = cloud.cost_analyzer().capabilities();
+        let report = wooo_cost::sim::cost_analyzer(&cloud).cost(&id, &window).await.expect("report");
+        let caps = wooo_cost::sim::cost_analyzer(&cloud).capabilities();
         assert!(!caps.recommendation_kinds.is_empty());
 
         // The simulator's analyzer in every respect, except that it never recommends anything.

@@ -9,6 +9,7 @@
 //! - `specs`: the spec files shipped with the examples load and validate.
 //! - `prices`: the price catalogues of `wooo-cost` over the real price snapshot in `wooo-cost/data/prices`.
 //! - `aws_cost`: `wooo_cost::aws` (Cost Explorer, EC2 facts, the EKS cost analyzer) against a real moto server.
+//! - `prometheus_usage` (feature `prometheus`): `wooo_cost::prometheus` against a real Prometheus over written blocks.
 //! - `aws_eks` (feature `aws`): `aws::Eks` against a real moto server, directly and through a fault proxy.
 
 // Gates its own moto tests on the feature, and says SKIPPING without it.
@@ -21,5 +22,6 @@ mod examples;
 mod faults;
 mod manifests;
 mod prices;
+mod prometheus_usage;
 mod secrets;
 mod specs;

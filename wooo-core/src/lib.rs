@@ -3,8 +3,10 @@
 //! The heart of wooo: the four traits host programs compose — [`Provisioner`] (clusters), [`Deployer`]
 //! (applications), [`MeshConfigurator`] (traffic, resilience, mTLS) and [`CostAnalyzer`] (cost, allocation,
 //! recommendations) — the domain model they speak ([`model`]), spec validation ([`validate`]), typed manifest
-//! rendering ([`render`]), pure decision logic ([`plan`], [`costing`]), retry decorators ([`retry`]), typed
-//! progress events ([`progress`]) and an in-memory simulated cloud ([`sim`]) that implements all four traits.
+//! rendering ([`render`]), pure decision logic ([`plan`]), retry decorators ([`retry`]), typed progress events
+//! ([`progress`]) and an in-memory simulated cloud ([`sim`]) that implements the first three traits and exposes
+//! its cost inventory; the cost engine and every [`CostAnalyzer`] implementation, the simulator's included, live
+//! in `wooo-cost`.
 //!
 //! Cloud implementations live in `wooo-providers` (EKS, AKS, GKE, K3s) and `wooo-cost`; this crate pulls no
 //! cloud SDK.
@@ -45,7 +47,6 @@
 //! - `conformance`: the public behaviour suite (module `conformance`) any implementation can run.
 //! - `testing`: mockall mocks of the four traits (module `testing`).
 
-pub mod costing;
 pub mod error;
 pub mod model;
 pub mod plan;

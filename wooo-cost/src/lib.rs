@@ -1,23 +1,32 @@
-//! wooo's cost analysis.
+//! wooo's cost analysis: the cost engine, the sources it reads, and the [`wooo_core::CostAnalyzer`]s composed
+//! of them.
 //!
-//! This crate is the home of two things:
+//! Three names to tell apart:
 //!
-//! - **the cloud cost analyzers**: the [`wooo_core::CostAnalyzer`] implementations that read each cloud's billing
-//!   source (AWS Cost Explorer, Azure Cost Management, GCP billing export) and K3s' node prices. They land with
-//!   the cost issues, one folder per cloud;
+//! - **[`wooo_core::CostAnalyzer`]**, the trait host programs call (`cost`, `recommend`), defined in `wooo-core`
+//!   with the domain types (money, rates, reports, recommendations, [`PriceTable`](wooo_core::model::PriceTable));
+//! - **[`engine`]**, the pure cost maths: node cost, allocation of node cost to workloads
+//!   ([`engine::allocate`]), and the idle, right-size, commitment and spot recommendations
+//!   ([`engine::recommend`]). No I/O;
+//! - **this crate**, `wooo-cost`, which holds the engine, the **sources** ([`sources`]: [`sources::PriceSource`],
+//!   [`sources::UsageSource`], [`sources::BillingSource`], [`sources::ClusterInventory`]) and the analyzers made of
+//!   them: [`ComposedAnalyzer`] (a billing source + an inventory + a usage source + prices + the engine),
+//!   [`sim::cost_analyzer`] (the simulator's), and `aws::EksCostAnalyzer` (feature `aws`).
+//!
+//! Also here:
+//!
+//! - **usage from Prometheus** (`prometheus`, feature `prometheus`): `prometheus::PrometheusUsage`, a
+//!   [`sources::UsageSource`] over the cAdvisor and kube-state-metrics series (CPU, working set, requests, limits,
+//!   restarts, OOM kills, node capacity and labels), paged and retried;
 //! - **the AWS cost sources** (`aws`, feature `aws`): `aws::CostExplorer` reads what a cluster was billed from
 //!   AWS Cost Explorer (filtered by its cost allocation tag, grouped by service or tag, every page, amounts
 //!   parsed exactly) and the compute Savings Plans AWS recommends; `aws::Ec2Facts` reads EC2 instance specs and
-//!   live spot prices, cached, and `aws::live_price_table` lays them over the EC2 catalogue; `aws::EksCostAnalyzer`
-//!   is the [`wooo_core::CostAnalyzer`] of EKS clusters, composed like the simulator's (an inventory, a price
-//!   table and the engine) with the billed cost from Cost Explorer;
+//!   live spot prices, cached, and `aws::live_price_table` lays them over the EC2 catalogue;
+//!   `aws::EksCostAnalyzer` is the [`wooo_core::CostAnalyzer`] of EKS clusters, the billed cost from Cost
+//!   Explorer allocated by the engine;
 //! - **the price catalogues** ([`catalog`]): readers that turn public list-price data (EC2, Azure and GCE list
 //!   prices, EC2 instance specs, the AWS Spot Instance Advisor) into [`engine::PriceTable`]s, per cloud and
 //!   region, for the analyzers and for host programs that plan or compare costs offline.
-//!
-//! The pure cost decisions — allocation of node cost to workloads, and the idle, right-size, commitment and spot
-//! recommendations — live in [`wooo_core::costing`] so the simulator can use them too; they are re-exported here
-//! as [`engine`] so a user of this crate finds them next to the catalogues:
 //!
 //! ```
 //! use wooo_cost::catalog::AzureCatalog;
@@ -33,7 +42,15 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod catalog;
+mod composed;
+pub mod engine;
+#[cfg(feature = "prometheus")]
+pub mod prometheus;
+pub mod sim;
+pub mod sources;
+mod usage_file;
 
-/// The pure cost engine of [`wooo_core::costing`]: [`engine::allocate`], [`engine::recommend`] and the
-/// [`engine::PriceTable`] the catalogues produce.
-pub use wooo_core::costing as engine;
+pub use composed::ComposedAnalyzer;
+
+#[cfg(test)]
+mod sim_tests;

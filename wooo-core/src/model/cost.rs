@@ -108,6 +108,19 @@ pub struct UsageSample {
     pub memory: Memory,
 }
 
+/// What ran on a cluster over a window, as cost analysis reads it: the node pools (as specified: desired size,
+/// instance types, capacity type), the workloads with their requests, and usage samples. The simulator returns
+/// one ([`crate::sim::SimCloud::cost_snapshot`]); the sources of `wooo-cost` produce one per cloud.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ClusterSnapshot {
+    /// The node pools.
+    pub node_pools: Vec<super::cluster::NodePoolSpec>,
+    /// The workloads and their requests.
+    pub workloads: Vec<WorkloadProfile>,
+    /// Usage samples in the window (empty when usage comes from elsewhere).
+    pub usage: Vec<UsageSample>,
+}
+
 /// What a node pool costs over a window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeCost {
@@ -180,7 +193,7 @@ impl CostReport {
     ///
     /// # Errors
     /// [`MoneyError::CurrencyMismatch`] when an allocation is not in the report's currency (a report built or
-    /// deserialized by hand; [`crate::costing::allocate`] never produces one).
+    /// deserialized by hand; the cost engine never produces one).
     pub fn allocated(&self) -> Result<Money, MoneyError> {
         Money::checked_sum(self.allocations.iter().map(|a| a.total), self.currency)
     }

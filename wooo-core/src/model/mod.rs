@@ -6,6 +6,7 @@ mod cluster;
 mod common;
 mod cost;
 mod mesh;
+mod prices;
 mod units;
 
 pub use app::*;
@@ -13,6 +14,7 @@ pub use cluster::*;
 pub use common::*;
 pub use cost::*;
 pub use mesh::*;
+pub use prices::{Arch, CommitmentDiscount, InstancePrice, PriceTable};
 pub use units::{
     Cpu, Currency, HOURS_PER_MONTH, HourlyRate, Memory, Money, MoneyError, MonthlyRate, ParseUnitError, PerHour,
     PerMonth, Period, Rate, duration_str, format_duration, opt_duration_str, parse_duration,

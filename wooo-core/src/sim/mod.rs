@@ -1,9 +1,11 @@
-//! An in-memory **simulated** cloud that implements all four traits, for tests, examples, doctests and dry runs.
+//! An in-memory **simulated** cloud (clusters, apps, mesh, cost inputs), for tests, examples, doctests and dry runs.
 //!
 //! [`SimCloud`] is a simulator, not a cloud and not a Kubernetes cluster: nothing here starts a VM, a container or
 //! a network listener. One shared in-memory state sits behind a [`SimProvisioner`], any number of
-//! [`SimDeployer`]s and [`SimMesh`]es (each bound to one cluster) and a [`SimCostAnalyzer`], so a host program can
-//! run its whole flow offline and deterministically.
+//! [`SimDeployer`]s and [`SimMesh`]es (each bound to one cluster) and the cost inventory
+//! ([`SimCloud::cost_snapshot`]), so a host program can run its whole flow offline and deterministically. The
+//! simulator's [`crate::CostAnalyzer`] is a composition in `wooo-cost` (`wooo_cost::sim::cost_analyzer`): the
+//! cost engine over this inventory and the simulator's price table, so core holds no cost maths.
 //!
 //! ## What it simulates
 //! - **Clusters**: the same spec validation as the real provisioners (plus: every instance type must be in the
@@ -15,9 +17,9 @@
 //!   [`SimCloudBuilder::rollout_step`], images whose tag contains `crashloop` that never become ready and fail
 //!   after the 600 s progress deadline, scale, restart, rollback and dry-run diffs.
 //! - **Mesh**: validated policies per app and the names of the objects the real configurator would write.
-//! - **Cost**: node cost from a [`PriceTable`] (default [`PriceTable::sim_default`]), allocation with
-//!   [`crate::costing::allocate`] over synthetic (or recorded) usage, and recommendations with
-//!   [`crate::costing::recommend`].
+//! - **Cost inputs**: a [`PriceTable`] (default [`PriceTable::sim_default`]) and, per cluster and window, the
+//!   node pools, the deployed apps as workloads and their synthetic (or recorded) usage
+//!   ([`SimCloud::cost_snapshot`]); `wooo-cost` turns them into reports and recommendations.
 //! - **Faults**: a [`FaultInjector`] that fails, throttles, loses responses or slows down any call.
 //!
 //! ## What it does not simulate
@@ -56,10 +58,10 @@
 //! # Ok(()) }
 //! ```
 
-mod cost;
 mod deployer;
 mod faults;
 mod ident;
+mod inventory;
 mod mesh;
 mod provisioner;
 mod rollout;
@@ -76,14 +78,14 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tokio::time::Instant;
 
-pub use cost::{INTERRUPTIBLE_LABEL, NODE_POOL_LABEL, SimCostAnalyzer};
 pub use deployer::SimDeployer;
 pub use faults::FaultInjector;
+pub use inventory::{INTERRUPTIBLE_LABEL, NODE_POOL_LABEL};
 pub use mesh::SimMesh;
 pub use provisioner::SimProvisioner;
 
-use crate::costing::PriceTable;
 use crate::error::{Error, Result};
+use crate::model::PriceTable;
 use crate::model::{AppRef, Cluster, ClusterId, ClusterSpec, UsageSample};
 use state::State;
 
@@ -93,7 +95,7 @@ pub(crate) const PROVIDER: &str = "sim";
 /// The simulated clock's epoch: `2026-01-01T00:00:00Z`.
 const EPOCH: Timestamp = Timestamp::constant(1_767_225_600, 0);
 
-/// A simulated cloud: one shared in-memory state behind all four traits. Cheap to clone; clones share the state.
+/// A simulated cloud: one shared in-memory state behind the Provisioner, Deployer and MeshConfigurator and the cost inventory. Cheap to clone; clones share the state.
 ///
 /// It is a simulator: see the [module documentation](self) for what it models and what it does not.
 #[derive(Clone)]
@@ -166,11 +168,6 @@ impl SimCloud {
     pub fn mesh(&self, cluster: &ClusterId) -> Result<SimMesh> {
         self.with_state(|st, _| st.cluster(cluster).map(|_| ()))?;
         Ok(SimMesh::new(self.clone(), cluster.clone()))
-    }
-
-    /// The cost analyzer of this cloud.
-    pub fn cost_analyzer(&self) -> SimCostAnalyzer {
-        SimCostAnalyzer::new(self.clone())
     }
 
     /// Fault injection for every call of the four traits on this cloud.
@@ -348,7 +345,7 @@ mod tests {
     use super::*;
     use crate::model::{AppSpec, Framework, TimeWindow};
     use crate::progress::Progress;
-    use crate::{CostAnalyzer, Deployer, Provisioner};
+    use crate::{Deployer, Provisioner};
 
     #[tokio::test(start_paused = true)]
     async fn clock_starts_at_the_epoch_and_follows_tokio_time() {
@@ -391,7 +388,7 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let history = deployer.history(&AppRef::new("shop", "web")).await.unwrap();
         let window = TimeWindow::last_hours(cloud.now(), 24);
-        let usage = cost::usage_for(&cloud, &cluster.id, &window);
+        let usage = cloud.cost_snapshot(&cluster.id, &window).await.unwrap().usage;
         let token = match &access.auth {
             crate::model::ClusterAuth::Token(t) => t.expose().to_string(),
             other => format!("{other:?}"),
@@ -415,10 +412,9 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn cost_analyzer_and_handles_report_sim() {
+    async fn handles_report_sim() {
         let cloud = SimCloud::new();
         assert_eq!(cloud.provisioner().provider(), "sim");
-        assert_eq!(cloud.cost_analyzer().provider(), "sim");
         let dbg = format!("{cloud:?}");
         assert!(dbg.contains("SimCloud") && dbg.contains("calls"), "{dbg}");
     }

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 
 use super::state::{ClusterRecord, State, cluster_not_found, with_owner_tag};
 use super::{Ctx, PROVIDER, SimCloud, ident};
-use crate::costing::PriceTable;
 use crate::error::{Error, FieldViolation, Result};
+use crate::model::PriceTable;
 use crate::model::{
     ChangeAction, Cluster, ClusterAccess, ClusterAuth, ClusterId, ClusterPlan, ClusterSpec, PlannedChange, SecretString,
 };

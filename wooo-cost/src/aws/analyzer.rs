@@ -1,116 +1,148 @@
-//! [`EksCostAnalyzer`]: the [`CostAnalyzer`] of EKS clusters, composed as the simulator's is — an inventory of
-//! node pools, workloads and usage, a price table, and the pure engine — with the billed cost from Cost Explorer.
+//! [`EksCostAnalyzer`]: the [`CostAnalyzer`] of EKS clusters, a [`ComposedAnalyzer`] — an inventory of node
+//! pools, workloads and usage, a price table, and the engine — billed by Cost Explorer ([`CostExplorerBilling`]).
 
-use std::fmt::Debug;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use wooo_core::costing::{self, CostInputs, PriceTable, RecommendInputs};
 use wooo_core::model::{
-    ClusterId, CostReport, Money, MoneyError, NodeCost, NodePoolSpec, Recommendation, TimeWindow, UsageSample,
-    WorkloadProfile,
+    ClusterId, CostReport, Money, MoneyError, NodeCost, NodePoolSpec, PriceTable, Recommendation, TimeWindow,
 };
 use wooo_core::{CostAnalyzer, CostCapabilities, RecommendOptions};
 use wooo_core::{Error, Result};
 
 use super::error::PROVIDER;
-use super::explorer::{CostBreakdown, CostExplorer, Granularity, GroupBy, SavingsPlansOptions};
+use super::explorer::{CostBreakdown, CostExplorer, Granularity, GroupBy, SavingsPlansOptions, billed_days};
+use crate::ComposedAnalyzer;
+use crate::engine;
+use crate::sources::{Bill, BillingSource, ClusterInventory, UsageSource};
 
 /// The Cost Explorer service whose cost is the cluster's nodes: EC2 instance hours. Every other service billed
 /// under the cluster's tag (the EKS control plane, `EC2 - Other` for volumes and NAT, load balancers, …) is
 /// reported as shared cost.
 pub const NODE_SERVICE: &str = "Amazon Elastic Compute Cloud - Compute";
 
-/// What runs on a cluster over a window: the input of allocation and recommendations, as the simulator keeps it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ClusterSnapshot {
-    /// The node pools, as specified (desired size, instance types, capacity type).
-    pub node_pools: Vec<NodePoolSpec>,
-    /// The workloads and their requests.
-    pub workloads: Vec<WorkloadProfile>,
-    /// Usage samples in the window.
-    pub usage: Vec<UsageSample>,
+/// Cost Explorer as a [`BillingSource`].
+///
+/// **Bill.** What Cost Explorer billed under the cluster's cost allocation tag ([`CostExplorer::cluster_cost`]
+/// grouped by service), over the window widened to whole UTC days. The [`NODE_SERVICE`] part is the node cost:
+/// it is split over the inventory's node pools in proportion to their list-price cost (desired nodes × the price
+/// table's price, spot price for spot pools, × the window), exactly, so the rows add up to the bill; every other
+/// service is shared. With no node pool that can be priced, the node cost is shared too. A row's `hourly_price`
+/// stays the list price: the engine's recommendations compare list prices.
+///
+/// **Commitments.** The compute Savings Plans AWS recommends ([`CostExplorer::savings_plans_recommendations`]),
+/// which replace the engine's. AWS rates Savings Plans for the whole account, not one cluster.
+#[derive(Debug, Clone)]
+pub struct CostExplorerBilling {
+    explorer: CostExplorer,
+    savings_plans: SavingsPlansOptions,
 }
 
-/// Where [`EksCostAnalyzer`] learns what runs on a cluster: the node pools (from EKS, or the spec the cluster was
-/// applied with), the workloads (from the Kubernetes API) and their usage (from metrics). A host program
-/// implements it over its own sources.
-#[async_trait]
-pub trait ClusterInventory: Send + Sync + Debug + 'static {
-    /// What ran on `cluster` over `window`.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] for an unknown cluster; the source's errors.
-    async fn snapshot(&self, cluster: &ClusterId, window: &TimeWindow) -> Result<ClusterSnapshot>;
-}
-
-/// A fixed snapshot is an inventory: the same node pools, workloads and usage for every cluster and window (the
-/// spec a cluster was applied with and recorded usage, say).
-#[async_trait]
-impl ClusterInventory for ClusterSnapshot {
-    async fn snapshot(&self, _cluster: &ClusterId, window: &TimeWindow) -> Result<ClusterSnapshot> {
-        let mut snapshot = self.clone();
-        snapshot.usage.retain(|s| window.contains(s.at));
-        Ok(snapshot)
+impl CostExplorerBilling {
+    /// Billing through `explorer`, asking about the Savings Plans of `savings_plans`.
+    pub fn new(explorer: CostExplorer, savings_plans: SavingsPlansOptions) -> Self {
+        Self { explorer, savings_plans }
     }
 }
 
-/// The [`CostAnalyzer`] of EKS clusters.
+#[async_trait]
+impl BillingSource for CostExplorerBilling {
+    fn name(&self) -> &'static str {
+        "AWS Cost Explorer"
+    }
+
+    fn billed_window(&self, window: &TimeWindow) -> TimeWindow {
+        billed_days(window)
+    }
+
+    async fn bill(
+        &self,
+        cluster: &ClusterId,
+        window: &TimeWindow,
+        pools: &[NodePoolSpec],
+        prices: &PriceTable,
+    ) -> Result<Bill> {
+        let billed = self.explorer.cluster_cost(cluster, window, Granularity::Monthly, GroupBy::Service).await?;
+        let (nodes, shared) = split_bill(&billed, pools, prices).map_err(money_error)?;
+        Ok(Bill {
+            window: billed.window(),
+            nodes,
+            shared,
+            source: format!(
+                "AWS Cost Explorer ({}, tag `{}`); node split and allocation by {}",
+                self.explorer.metric().as_str(),
+                self.explorer.cost_allocation_tag(),
+                prices.source
+            ),
+        })
+    }
+
+    async fn commitments(
+        &self,
+        _cluster: &ClusterId,
+        _options: &RecommendOptions,
+    ) -> Result<Option<Vec<Recommendation>>> {
+        self.explorer.savings_plans_recommendations(&self.savings_plans).await.map(Some)
+    }
+}
+
+/// The [`CostAnalyzer`] of EKS clusters: a [`ComposedAnalyzer`] billed by [`CostExplorerBilling`], over an
+/// inventory and a price table, with provider [`PROVIDER`].
 ///
-/// **`cost`.** The total is what Cost Explorer billed under the cluster's cost allocation tag
-/// ([`CostExplorer::cluster_cost`] grouped by service), over the window widened to whole UTC days (the report's
-/// window). The [`NODE_SERVICE`] part is the node cost: it is split over the inventory's node pools in proportion
-/// to their list-price cost (desired nodes × the price table's price, spot price for spot pools, × the window),
-/// exactly, so the rows add up to the bill; every other service is shared. With no node pool that can be
-/// priced, the node cost is shared too. A row's `hourly_price` stays the list price: the engine's
-/// recommendations compare list prices. Allocation to workloads is [`costing::allocate`], the simulator's.
+/// **`cost`.** The bill of [`CostExplorerBilling`] (the report's window is the billed one, whole UTC days),
+/// allocated to workloads by [`engine::allocate`], the simulator's.
 ///
-/// **`recommend`.** [`costing::recommend`]'s idle, right-size and spot recommendations over that report, plus the
-/// compute Savings Plans AWS recommends ([`CostExplorer::savings_plans_recommendations`]) instead of the engine's
-/// commitment, which rests on an assumed discount. AWS rates Savings Plans for the whole account, not one cluster.
+/// **`recommend`.** [`engine::recommend`]'s idle, right-size and spot recommendations over that report, plus the
+/// compute Savings Plans AWS recommends instead of the engine's commitment, which rests on an assumed discount.
 #[derive(Debug, Clone)]
 pub struct EksCostAnalyzer {
     explorer: CostExplorer,
     inventory: Arc<dyn ClusterInventory>,
+    usage: Option<Arc<dyn UsageSource>>,
     prices: PriceTable,
     savings_plans: SavingsPlansOptions,
+    composed: ComposedAnalyzer,
 }
 
 impl EksCostAnalyzer {
     /// An analyzer billing through `explorer`, with `inventory` for what runs and `prices` (e.g.
     /// [`live_price_table`](super::live_price_table)) for the cluster's region.
     pub fn new(explorer: CostExplorer, inventory: Arc<dyn ClusterInventory>, prices: PriceTable) -> Self {
-        Self { explorer, inventory, prices, savings_plans: SavingsPlansOptions::default() }
+        let savings_plans = SavingsPlansOptions::default();
+        let composed = compose(&explorer, &inventory, None, &prices, &savings_plans);
+        Self { explorer, inventory, usage: None, prices, savings_plans, composed }
     }
 
     /// The Savings Plans asked about (default: one year, no upfront, 30 days of history).
     pub fn savings_plans(mut self, options: SavingsPlansOptions) -> Self {
         self.savings_plans = options;
-        self
+        self.recompose()
     }
 
-    async fn report(&self, cluster: &ClusterId, window: &TimeWindow) -> Result<(CostReport, ClusterSnapshot)> {
-        wooo_core::validate::time_window(window)?;
-        let billed = self.explorer.cluster_cost(cluster, window, Granularity::Monthly, GroupBy::Service).await?;
-        let billed_window = billed.window();
-        let snapshot = self.inventory.snapshot(cluster, &billed_window).await?;
-        let (nodes, shared) = split_bill(&billed, &snapshot.node_pools, &self.prices).map_err(money_error)?;
-        let inputs = CostInputs {
-            cluster: cluster.clone(),
-            window: billed_window,
-            nodes,
-            shared,
-            workloads: &snapshot.workloads,
-            usage: &snapshot.usage,
-            source: format!(
-                "AWS Cost Explorer ({}, tag `{}`); node split and allocation by {}",
-                self.explorer.metric().as_str(),
-                self.explorer.cost_allocation_tag(),
-                self.prices.source
-            ),
-        };
-        let report = costing::allocate(&inputs).map_err(money_error)?;
-        Ok((report, snapshot))
+    /// Reads usage from `usage` (e.g. Prometheus) instead of the inventory's snapshot.
+    pub fn with_usage(mut self, usage: Arc<dyn UsageSource>) -> Self {
+        self.usage = Some(usage);
+        self.recompose()
+    }
+
+    fn recompose(mut self) -> Self {
+        self.composed = compose(&self.explorer, &self.inventory, self.usage.clone(), &self.prices, &self.savings_plans);
+        self
+    }
+}
+
+fn compose(
+    explorer: &CostExplorer,
+    inventory: &Arc<dyn ClusterInventory>,
+    usage: Option<Arc<dyn UsageSource>>,
+    prices: &PriceTable,
+    savings_plans: &SavingsPlansOptions,
+) -> ComposedAnalyzer {
+    let billing = CostExplorerBilling::new(explorer.clone(), *savings_plans);
+    let composed = ComposedAnalyzer::new(PROVIDER, Arc::new(billing), inventory.clone(), Arc::new(prices.clone()));
+    match usage {
+        Some(usage) => composed.with_usage(usage),
+        None => composed,
     }
 }
 
@@ -131,7 +163,7 @@ fn split_bill(
     let mut rows = Vec::new();
     for pool in pools {
         let Some(price) = pool.instance_types.first().and_then(|t| prices.get(t)) else { continue };
-        rows.push(price.node_cost(pool, &window));
+        rows.push(engine::node_cost(price, pool, &window));
     }
     for row in &rows {
         billed.total.checked_add(row.cost)?;
@@ -161,15 +193,11 @@ impl CostAnalyzer for EksCostAnalyzer {
     }
 
     fn capabilities(&self) -> CostCapabilities {
-        let mut capabilities = CostCapabilities::default();
-        capabilities.billing_source = "AWS Cost Explorer";
-        capabilities.allocation = true;
-        capabilities.recommendation_kinds = vec!["idle", "right_size", "commitment", "spot"];
-        capabilities
+        self.composed.capabilities()
     }
 
     async fn cost(&self, cluster: &ClusterId, window: &TimeWindow) -> Result<CostReport> {
-        self.report(cluster, window).await.map(|(report, _)| report)
+        self.composed.cost(cluster, window).await
     }
 
     async fn recommend(
@@ -178,41 +206,7 @@ impl CostAnalyzer for EksCostAnalyzer {
         window: &TimeWindow,
         options: &RecommendOptions,
     ) -> Result<Vec<Recommendation>> {
-        let (report, snapshot) = self.report(cluster, window).await?;
-        if let Some(min) = options.min_monthly_savings.filter(|m| m.currency() != report.currency) {
-            return Err(Error::invalid_spec(
-                "min_monthly_savings",
-                format!("{} is not in the report's currency, {}", min, report.currency),
-            ));
-        }
-        let wants = |kind: &str| options.kinds.is_empty() || options.kinds.contains(&kind);
-        let engine_kinds: Vec<&'static str> = ["idle", "right_size", "spot"].into_iter().filter(|k| wants(k)).collect();
-        let mut out = if engine_kinds.is_empty() {
-            Vec::new()
-        } else {
-            let inputs = RecommendInputs {
-                report: &report,
-                node_pools: &snapshot.node_pools,
-                workloads: &snapshot.workloads,
-                usage: &snapshot.usage,
-                prices: &self.prices,
-            };
-            let engine_options = RecommendOptions { kinds: engine_kinds, ..options.clone() };
-            costing::recommend(&inputs, &engine_options).map_err(money_error)?
-        };
-        if wants("commitment") {
-            let plans = self.explorer.savings_plans_recommendations(&self.savings_plans).await?;
-            for plan in plans {
-                let amount = plan.estimated_monthly_savings.amount();
-                Money::zero(report.currency).checked_add(amount).map_err(money_error)?;
-                if options.min_monthly_savings.is_none_or(|min| amount >= min) {
-                    out.push(plan);
-                }
-            }
-        }
-        // One currency, checked above.
-        costing::order_recommendations(&mut out);
-        Ok(out)
+        self.composed.recommend(cluster, window, options).await
     }
 }
 
@@ -225,7 +219,7 @@ mod tests {
     use super::super::api::{
         CostPage, MockCostExplorerApi, RawAmount, RawGroup, RawPeriod, RawSavingsPlan, SavingsPlansPage,
     };
-    use wooo_core::model::Capacity;
+    use wooo_core::model::{Capacity, ClusterSnapshot, UsageSample, WorkloadProfile};
 
     use super::*;
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_config::SdkConfig;
 use jiff::Timestamp;
-use wooo_core::costing::PriceTable;
+use wooo_core::model::PriceTable;
 use wooo_core::model::{Cpu, Currency, HourlyRate, Memory, Money};
 use wooo_core::{Error, Result};
 

@@ -11,7 +11,7 @@ use wooo_core::model::{
     ClusterId, Confidence, Currency, Evidence, HourlyRate, Money, MonthlyRate, Recommendation, RecommendedAction,
     TimeWindow,
 };
-use wooo_core::{Error, Result, costing, validate};
+use wooo_core::{Error, Result, validate};
 
 use super::api::{CostExplorerApi, CostQuery, RawAmount, RawSavingsPlan, SavingsPlansQuery};
 use super::error::PROVIDER;
@@ -477,7 +477,7 @@ impl CostExplorer {
             }
         }
         // One currency, checked above.
-        costing::order_recommendations(&mut out);
+        crate::engine::order_recommendations(&mut out);
         Ok(out)
     }
 }
@@ -540,6 +540,11 @@ fn next_page(token: Option<String>, seen: &mut BTreeSet<String>) -> Result<Optio
 
 /// The whole UTC days covering `window`: from the day of its start to the day after its end (its end's day when
 /// it ends at midnight).
+/// The window Cost Explorer bills for `window`: widened to whole UTC days (`window` itself when it cannot be).
+pub(crate) fn billed_days(window: &TimeWindow) -> TimeWindow {
+    utc_days(window).map(|(start, end)| TimeWindow::new(midnight(start), midnight(end))).unwrap_or(*window)
+}
+
 fn utc_days(window: &TimeWindow) -> Result<(Date, Date)> {
     validate::time_window(window)?;
     let bad = |e: jiff::Error| Error::invalid_spec("window", format!("out of range: {e}"));

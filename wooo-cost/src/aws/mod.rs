@@ -8,7 +8,7 @@
 //!   (DescribeSpotPriceHistory), cached; [`live_price_table`] lays them over the repo's price catalogue
 //!   ([`Ec2Catalog`](crate::catalog::Ec2Catalog)) into an [`engine::PriceTable`](crate::engine::PriceTable).
 //! - [`EksCostAnalyzer`]: the [`CostAnalyzer`](wooo_core::CostAnalyzer) of EKS clusters: the billed cost from
-//!   Cost Explorer, allocated by the engine over a [`ClusterInventory`], and recommendations from both.
+//!   Cost Explorer, allocated by the [engine](crate::engine) over a [`ClusterInventory`], and recommendations from both.
 //!
 //! Every error is a [`wooo_core::Error`] with provider [`PROVIDER`] (`"aws-cost"`), classified once: throttling
 //! is [`Throttled`](wooo_core::Error::Throttled), `AccessDenied` [`PermissionDenied`](wooo_core::Error::PermissionDenied),
@@ -28,10 +28,13 @@ mod error;
 mod explorer;
 mod sdk;
 
-pub use analyzer::{ClusterInventory, ClusterSnapshot, EksCostAnalyzer, NODE_SERVICE};
+/// Re-exported from [`crate::sources`] and [`wooo_core::model`], where they moved.
+pub use crate::sources::ClusterInventory;
+pub use analyzer::{CostExplorerBilling, EksCostAnalyzer, NODE_SERVICE};
 pub use ec2::{Ec2Facts, Ec2FactsBuilder, InstanceTypeFacts, LINUX_PRODUCT, SpotPrice, live_price_table};
 pub use error::PROVIDER;
 pub use explorer::{
     CostBreakdown, CostDataError, CostExplorer, CostExplorerBuilder, CostMetric, DEFAULT_CLUSTER_TAG, Granularity,
     GroupBy, Lookback, PaymentOption, PeriodCost, SavingsPlanTerm, SavingsPlansOptions,
 };
+pub use wooo_core::model::ClusterSnapshot;

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
-use wooo_core::costing::{InstancePrice, PriceTable};
 use wooo_core::model::{Cpu, Currency, HourlyRate, Money};
+use wooo_core::model::{InstancePrice, PriceTable};
 
 use super::csv::{CsvTable, SeenKeys};
 use super::{CatalogError, CatalogFile, memory_from_gib, open_in, region_entry};

@@ -5,8 +5,8 @@ use std::io::Read;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use wooo_core::costing::{InstancePrice, PriceTable};
 use wooo_core::model::{Cpu, Currency, HourlyRate, Memory, Money};
+use wooo_core::model::{InstancePrice, PriceTable};
 
 use super::csv::{CsvTable, SeenKeys};
 use super::{CatalogError, CatalogFile, open_in, region_entry};
@@ -15,41 +15,13 @@ use super::{CatalogError, CatalogFile, open_in, region_entry};
 /// version in standard support (extended support costs 0.60 USD/h; set [`PriceTable::control_plane`] for those).
 const EKS_CONTROL_PLANE_NANOS: i128 = 100_000_000;
 
-/// CPU architecture of an EC2 instance type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Arch {
-    /// 64-bit x86 (Intel, AMD).
-    #[serde(rename = "x86_64")]
-    X86_64,
-    /// 64-bit ARM (AWS Graviton).
-    #[serde(rename = "arm64")]
-    Arm64,
-}
-
-impl Arch {
-    /// The name used in the file and by EC2 (`x86_64`, `arm64`). Kubernetes' `kubernetes.io/arch` label calls
-    /// `x86_64` `amd64`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "x86_64",
-            Arch::Arm64 => "arm64",
-        }
-    }
-
-    /// The architecture called `name` in the file, if any.
-    pub fn from_name(name: &str) -> Option<Arch> {
-        match name {
-            "x86_64" => Some(Arch::X86_64),
-            "arm64" => Some(Arch::Arm64),
-            _ => None,
-        }
-    }
-}
+/// CPU architecture of an EC2 instance type (the type of `wooo_core::model`, recorded in the price tables).
+pub use wooo_core::model::Arch;
 
 /// What an EC2 instance type holds, from `ec2_instance_types.csv`.
 ///
-/// The architecture and the other descriptive columns stay here, not in [`InstancePrice`], which is shared by
-/// every cloud; look them up with [`Ec2Catalog::spec`].
+/// The descriptive columns stay here, not in [`InstancePrice`], which is shared by every cloud; look them up
+/// with [`Ec2Catalog::spec`]. The architecture is also recorded in the price table ([`PriceTable::arch`]).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ec2InstanceSpec {
@@ -237,6 +209,7 @@ impl Ec2Catalog {
         for (instance_type, &price) in prices {
             let Some(spec) = self.specs.get(instance_type) else { continue };
             let advice = advice.and_then(|a| a.get(instance_type));
+            table.set_arch(instance_type.clone(), spec.arch);
             table.insert(InstancePrice {
                 instance_type: instance_type.clone(),
                 cpu: Cpu::from_cores(u64::from(spec.vcpu)),

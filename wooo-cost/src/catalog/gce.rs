@@ -5,8 +5,8 @@ use std::io::Read;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use wooo_core::costing::{InstancePrice, PriceTable};
 use wooo_core::model::{Cpu, Currency, HourlyRate, Money, MoneyError};
+use wooo_core::model::{InstancePrice, PriceTable};
 
 use super::csv::{CsvTable, SeenKeys};
 use super::{CatalogError, CatalogFile, memory_from_gib, open_in, region_entry};

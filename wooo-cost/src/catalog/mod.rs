@@ -1,5 +1,5 @@
 //! Price catalogues: public list prices per cloud and region, read from small CSV files and turned into
-//! [`PriceTable`](wooo_core::costing::PriceTable)s.
+//! [`PriceTable`](crate::engine::PriceTable)s.
 //!
 //! | catalogue | files | control plane |
 //! |---|---|---|

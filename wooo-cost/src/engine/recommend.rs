@@ -1,8 +1,10 @@
 //! Recommendations: right-size workloads, shrink idle node pools, commit to a steady baseline, move
 //! interruptible workloads to spot. Pure: a cost report, specs, usage and prices in; recommendations out.
 //!
-//! Each recommendation is computed against the current spend, independently of the others: applying one (a
-//! right-size, a shrink, a spot move) lowers what the others would save.
+//! Each right-size, idle and spot recommendation is computed against the current spend, independently of the
+//! others: applying one lowers what the others would save, so their savings overlap and must not be summed;
+//! [`super::compose_savings`] applies them in order on the remaining cost. The commitment is sized last, on
+//! what they leave.
 //!
 //! # Prices of resources
 //! A pool's CPU and memory are priced as in allocation: its node's hourly price split by
@@ -27,22 +29,27 @@
 //!
 //! # Commitment
 //! Only for a window of at least 7 days (168 h). The steady baseline is the lowest hourly on-demand node spend
-//! over the window. A report carries node-hours per pool, not an hourly series, so it is estimated per
+//! over the window **that remains after the right-size, idle and spot recommendations** (each pool's spend ×
+//! the share of it those leave, as [`super::compose_savings`] composes them), so a commitment never covers
+//! capacity the other recommendations remove. A report carries node-hours per pool, not an hourly series, so it is estimated per
 //! on-demand pool as `min(average node count, spec's desired count)` × node price: a pool whose node count
 //! stayed flat gives its current spend; one that scaled above its desired count is credited only the desired
-//! count. 80% of the baseline is covered by a 1-year no-upfront compute savings plan at an **assumed** discount
-//! of 28%, a typical list figure, to be replaced by the real rates the cloud
-//! analyzers read. The `hourly_commitment` is what the plan bills per hour, as clouds quote it:
+//! count. 80% of the baseline is covered by a compute commitment at the discount and term of the price source
+//! ([`PriceTable::commitment_discount`]); a price table without one gets no commitment recommendation (cloud
+//! analyzers may bring the cloud's own, e.g. AWS's Savings Plans). The `hourly_commitment` is what the
+//! commitment bills per hour, as clouds quote it:
 //! `covered on-demand spend × (1 − discount)`. Savings: `covered × discount × 730`.
 //!
 //! # Spot
 //! Per on-demand pool, workloads with `interruptible` are candidates; the others stay on on-demand ("not
 //! interruptible"). When the candidates' requests fill at least one node (on CPU or memory), a pool
-//! `<pool>-spot` is planned with up to 3 instance types at least as large as the pool's current type that have
-//! a spot price, lowest interruption bucket first, then lowest spot price (diversification lowers the odds of
-//! losing every node at once). Types in bucket 4 (>20% interruptions) are skipped; types of unknown bucket come
-//! last and are treated as bucket 3. Savings: candidates' node share × (on-demand − first type's spot price) ×
-//! 730 h. The plan's steps create the pool with a taint and label (`wooo.dev/capacity-type=spot`), add a
+//! `<pool>-spot` is planned with up to 3 instance types of the **same CPU architecture** as the pool's current
+//! type ([`PriceTable::arch`]: an x86 pool is never offered Graviton types, nor the reverse) and **at least its
+//! vCPUs and memory**, that have a spot price, lowest interruption bucket first, then lowest cost of the
+//! candidates' requests on them (diversification lowers the odds of losing every node at once). Types in bucket
+//! 4 (>20% interruptions) are skipped; types of unknown bucket come last and are treated as bucket 3. Savings
+//! compare what the candidates' requests cost on each side: `share` nodes of the pool's type on demand against
+//! the nodes of the first spot type they fill (fewer when it is larger), × 730 h. The plan's steps create the pool with a taint and label (`wooo.dev/capacity-type=spot`), add a
 //! toleration and a *preferred* node affinity to the moved workloads (so they fall back to on-demand when spot
 //! capacity is reclaimed), drain gradually with PodDisruptionBudgets respected, then scale the on-demand pool
 //! down.
@@ -70,10 +77,10 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
-use crate::cost::RecommendOptions;
-use crate::model::{
-    Capacity, Confidence, Cpu, Currency, Evidence, HourlyRate, Memory, Money, MoneyError, MonthlyRate, NodePoolSpec,
-    Recommendation, RecommendedAction, SpotMigrationPlan, UsageSample, WorkloadProfile, WorkloadRef,
+use wooo_core::RecommendOptions;
+use wooo_core::model::{
+    Arch, Capacity, Confidence, Cpu, Currency, Evidence, HourlyRate, Memory, Money, MoneyError, MonthlyRate,
+    NodePoolSpec, Recommendation, RecommendedAction, SpotMigrationPlan, UsageSample, WorkloadProfile, WorkloadRef,
 };
 
 use super::allocate::{replicas, resource_rates, samples_by_workload};
@@ -83,7 +90,7 @@ use super::{InstancePrice, PriceTable};
 #[derive(Debug, Clone)]
 pub struct RecommendInputs<'a> {
     /// The report for the window (allocations, node cost).
-    pub report: &'a crate::model::CostReport,
+    pub report: &'a wooo_core::model::CostReport,
     /// Node pools as specified.
     pub node_pools: &'a [NodePoolSpec],
     /// Workloads and their requests.
@@ -93,10 +100,6 @@ pub struct RecommendInputs<'a> {
     /// Prices of the cluster's region.
     pub prices: &'a PriceTable,
 }
-
-/// Discount assumed for a 1-year, no-upfront compute savings plan against on-demand prices, in percent. An
-/// assumption, not a quote: cloud analyzers replace it with the real rates.
-const ASSUMED_ONE_YEAR_DISCOUNT_PERCENT: i128 = 28;
 
 /// The node label and taint key of planned spot pools.
 const SPOT_CAPACITY_LABEL: &str = "wooo.dev/capacity-type";
@@ -141,10 +144,12 @@ pub fn recommend(inputs: &RecommendInputs<'_>, options: &RecommendOptions) -> Re
         out.extend(right_size(&ctx, w)?);
     }
     out.extend(ctx.pools.values().filter_map(|p| idle(&ctx, p)));
-    out.extend(commitment(&ctx)?);
     for p in ctx.pools.values() {
         out.extend(spot(&ctx, p)?);
     }
+    // Sized on the baseline the other recommendations leave.
+    let shares = super::compose::remaining_shares(inputs.report, inputs.workloads, &out)?;
+    out.extend(commitment(&ctx, &shares)?);
 
     out.retain(|r| options.kinds.is_empty() || options.kinds.contains(&r.action.kind()));
     if let Some(min) = options.min_monthly_savings {
@@ -474,30 +479,36 @@ fn idle(ctx: &Ctx<'_>, pool: &Pool<'_>) -> Option<Recommendation> {
 // Commitment
 // ---------------------------------------------------------------------------------------------------------------
 
-fn commitment(ctx: &Ctx<'_>) -> Result<Option<Recommendation>, MoneyError> {
+fn commitment(ctx: &Ctx<'_>, shares: &BTreeMap<String, f64>) -> Result<Option<Recommendation>, MoneyError> {
+    let Some(offer) = ctx.prices.commitment_discount.as_ref().filter(|d| d.percent > 0 && d.percent < 100) else {
+        return Ok(None);
+    };
     if ctx.hours < COMMITMENT_MIN_WINDOW_HOURS {
         return Ok(None);
     }
+    let percent = i128::from(offer.percent);
     let zero = HourlyRate::zero(ctx.currency);
     let (mut average, mut baseline) = (zero, zero);
     for pool in ctx.pools.values().filter(|p| p.capacity == Capacity::OnDemand) {
         let avg_nodes = pool.node_hours / ctx.hours;
         let steady_nodes = pool.spec.map_or(avg_nodes, |s| avg_nodes.min(f64::from(s.desired_count())));
-        average = average + pool.hourly_price.mul_quantity(avg_nodes)?;
-        baseline = baseline + pool.hourly_price.mul_quantity(steady_nodes)?;
+        let left = shares.get(pool.name).copied().unwrap_or(1.0);
+        average = average + pool.hourly_price.mul_quantity(avg_nodes * left)?;
+        baseline = baseline + pool.hourly_price.mul_quantity(steady_nodes * left)?;
     }
     if baseline.amount().nanos() <= 0 {
         return Ok(None);
     }
     let covered = baseline.mul_ratio(COMMITMENT_COVERAGE_PERCENT, 100);
-    let hourly_commitment = covered.mul_ratio(100 - ASSUMED_ONE_YEAR_DISCOUNT_PERCENT, 100);
-    let savings: MonthlyRate = covered.mul_ratio(ASSUMED_ONE_YEAR_DISCOUNT_PERCENT, 100).convert();
+    let hourly_commitment = covered.mul_ratio(100 - percent, 100);
+    let savings: MonthlyRate = covered.mul_ratio(percent, 100).convert();
     // A ratio of two amounts, for confidence only.
     let cv = (average.amount().as_f64() - baseline.amount().as_f64()).max(0.0) / average.amount().as_f64();
     let days = ctx.hours / 24.0;
-    let discount = ASSUMED_ONE_YEAR_DISCOUNT_PERCENT as f64 / 100.0;
+    let discount = f64::from(offer.percent) / 100.0;
+    let term = offer.term_years;
     Ok(Some(Recommendation {
-        action: RecommendedAction::Commitment { hourly_commitment, term_years: 1, discount },
+        action: RecommendedAction::Commitment { hourly_commitment, term_years: term, discount },
         estimated_monthly_savings: savings,
         confidence: confidence(STRUCTURAL_BASE, days, HALF_CONFIDENCE_DAYS, cv),
         evidence: vec![
@@ -517,17 +528,14 @@ fn commitment(ctx: &Ctx<'_>) -> Result<Option<Recommendation>, MoneyError> {
                 covered.amount().as_f64(),
                 format!("{COMMITMENT_COVERAGE_PERCENT}% of the baseline"),
             ),
-            Evidence::new(
-                "assumed_discount",
-                discount,
-                "assumed 1-year no-upfront compute savings plan discount, not a quote",
-            ),
+            Evidence::new("discount", discount, format!("{}% for {term} year(s): {}", offer.percent, offer.source)),
         ],
         summary: format!(
-            "commit 1 year to {} of compute savings plan: covers {COMMITMENT_COVERAGE_PERCENT}% of the {} steady \
-             on-demand node spend at an assumed {ASSUMED_ONE_YEAR_DISCOUNT_PERCENT}% discount; saves {savings}",
+            "commit {term} year(s) to {} of compute commitment: covers {COMMITMENT_COVERAGE_PERCENT}% of the {} \
+             steady on-demand node spend at the price source's {}% discount; saves {savings}",
             rate4(hourly_commitment),
             rate4(baseline),
+            offer.percent,
         ),
     }))
 }
@@ -555,14 +563,20 @@ fn spot(ctx: &Ctx<'_>, pool: &Pool<'_>) -> Result<Option<Recommendation>, MoneyE
     if share < 1.0 {
         return Ok(None);
     }
-    let types = spot_types(ctx.prices, cpu, memory);
+    let arch = ctx.prices.arch(pool.instance_type);
+    let types = spot_types(ctx.prices, arch, cpu, memory, (cpu_requested, mem_requested));
     let Some((first, spot_price)) = types.first().and_then(|t| Some((t, t.spot?))) else {
         return Ok(None);
     };
-    if spot_price >= pool.hourly_price {
+    // The candidates on the spot type need `first_share` of its nodes (fewer than `share` when it is larger):
+    // savings compare what the candidates cost on each, not a node of one with a node of the other.
+    let first_share = node_share(first, cpu_requested, mem_requested);
+    let on_demand_cost = pool.hourly_price.mul_quantity(share)?;
+    let spot_cost = spot_price.mul_quantity(first_share)?;
+    if spot_cost >= on_demand_cost {
         return Ok(None);
     }
-    let savings: MonthlyRate = (pool.hourly_price - spot_price).mul_quantity(share)?.convert();
+    let savings: MonthlyRate = (on_demand_cost - spot_cost).convert();
     let rate = first.interruption_rate().unwrap_or(UNKNOWN_INTERRUPTION_RATE);
     let (n, cv) = ctx.series_evidence(candidates.iter().copied());
     let base = confidence(STRUCTURAL_BASE, n as f64, HALF_CONFIDENCE_SAMPLES, cv);
@@ -618,21 +632,36 @@ fn spot(ctx: &Ctx<'_>, pool: &Pool<'_>) -> Result<Option<Recommendation>, MoneyE
     }))
 }
 
-/// Up to three spot instance types at least as large as `cpu`/`memory`, lowest interruption bucket first, then
-/// cheapest; bucket 4 is skipped, unknown buckets come last.
-fn spot_types(prices: &PriceTable, cpu: Cpu, memory: Memory) -> Vec<&InstancePrice> {
+/// How many nodes of `t` the requests fill: the larger of the CPU and memory shares.
+fn node_share(t: &InstancePrice, cpu_millis: f64, mem_bytes: f64) -> f64 {
+    (cpu_millis / t.cpu.millis().max(1) as f64).max(mem_bytes / t.memory.bytes().max(1) as f64)
+}
+
+/// Up to three spot instance types of architecture `arch` and at least `cpu` vCPUs and `memory` (the pool's
+/// type), lowest interruption bucket first, then lowest cost of the requests on them (spot price × the nodes the
+/// requests fill); bucket 4 is skipped, unknown buckets come last.
+fn spot_types(
+    prices: &PriceTable,
+    arch: Arch,
+    cpu: Cpu,
+    memory: Memory,
+    (cpu_millis, mem_bytes): (f64, f64),
+) -> Vec<&InstancePrice> {
     let mut types: Vec<&InstancePrice> = prices
         .iter()
         .filter(|p| p.cpu >= cpu && p.memory >= memory && p.spot.is_some())
+        .filter(|p| prices.arch(&p.instance_type) == arch)
         .filter(|p| p.interruption_bucket.is_none_or(|b| b < EXCLUDED_BUCKET))
         .collect();
     types.sort_by(|a, b| {
         let bucket = |p: &InstancePrice| p.interruption_bucket.unwrap_or(EXCLUDED_BUCKET);
-        // One currency (checked by `recommend`): the nano-units order the spot prices.
-        let spot = |p: &InstancePrice| p.spot.map(|s| s.amount().nanos());
+        // One currency (checked by `recommend`); a float of the cost only to order the candidates.
+        let cost = |p: &InstancePrice| {
+            p.spot.map_or(f64::INFINITY, |s| s.amount().as_f64() * node_share(p, cpu_millis, mem_bytes))
+        };
         bucket(a)
             .cmp(&bucket(b))
-            .then_with(|| spot(a).cmp(&spot(b)))
+            .then_with(|| cost(a).total_cmp(&cost(b)))
             .then_with(|| a.instance_type.cmp(&b.instance_type))
     });
     types.truncate(MAX_SPOT_TYPES);
@@ -732,11 +761,11 @@ fn rate4(r: HourlyRate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::costing::{CostInputs, allocate};
-    use crate::model::{ClusterId, CostReport, NodeCost, TimeWindow};
+    use crate::engine::{CostInputs, allocate};
     use jiff::SignedDuration;
+    use wooo_core::model::{ClusterId, CostReport, NodeCost, TimeWindow};
 
-    use crate::costing::fixtures::start;
+    use crate::engine::fixtures::start;
 
     fn pool(name: &str, instance: &str, min: u32, desired: u32, capacity: Capacity) -> NodePoolSpec {
         NodePoolSpec {
@@ -754,7 +783,7 @@ mod tests {
     }
 
     fn workload(name: &str, replicas: f64, cpu_m: u64, mem_mib: u64, interruptible: bool) -> WorkloadProfile {
-        crate::costing::fixtures::workload(name, "general", replicas, cpu_m, mem_mib, interruptible)
+        crate::engine::fixtures::workload(name, "general", replicas, cpu_m, mem_mib, interruptible)
     }
 
     /// A cluster over a window: pools with a node count each, workloads, hourly usage, prices.
@@ -1032,10 +1061,22 @@ mod tests {
             unreachable!()
         };
         assert_eq!((*term_years, *discount), (1, 0.28));
-        // Baseline: 10 × 0.096 = 0.96/h; covered 0.768/h; billed 0.768 × 0.72; saved 0.768 × 0.28 × 730. Exact.
-        assert_eq!(*hourly_commitment, HourlyRate::usd(55296, 5));
-        assert_eq!(c[0].estimated_monthly_savings, MonthlyRate::usd(1569792, 4));
-        assert!(c[0].summary.contains("0.5530 USD/h") && c[0].summary.contains("80%"), "{}", c[0].summary);
+        // Sized after the idle shrink of the empty pool (10 → 2 nodes, 20% left): baseline 10 × 0.096 × 20% =
+        // 0.192/h; covered 0.1536/h; billed 0.1536 × 0.72; saved 0.1536 × 0.28 × 730. Exact.
+        assert_eq!(of_kind(&recs, "idle").len(), 1);
+        assert_eq!(*hourly_commitment, HourlyRate::usd(110592, 6));
+        assert_eq!(c[0].estimated_monthly_savings, MonthlyRate::usd(3139584, 5));
+        assert!(c[0].summary.contains("0.1106 USD/h") && c[0].summary.contains("80%"), "{}", c[0].summary);
+        // Without the idle recommendation to apply first (a pool at its minimum), the whole baseline is covered.
+        let mut full = Scenario::empty(168);
+        full.pools[0].0.min = 10;
+        let c = of_kind(&full.all(), "commitment")[0].clone();
+        let RecommendedAction::Commitment { hourly_commitment, .. } = &c.action else { unreachable!() };
+        assert_eq!(*hourly_commitment, HourlyRate::usd(55296, 5), "0.96 × 80% × 72%");
+        // No discount in the price source: no commitment.
+        let mut no_offer = Scenario::empty(168);
+        no_offer.prices.commitment_discount = None;
+        assert!(of_kind(&no_offer.all(), "commitment").is_empty());
 
         assert!(of_kind(&Scenario::empty(167).all(), "commitment").is_empty(), "under a week");
 
@@ -1047,7 +1088,12 @@ mod tests {
         let mut burst = Scenario::empty(336);
         burst.pools[0].1 = 14.0;
         let c = of_kind(&burst.all(), "commitment")[0].clone();
-        assert!(close(c.estimated_monthly_savings, monthly(0.768 * 0.28)));
+        // (and the idle shrink to 2 of its 14 average nodes leaves 2/14 of it).
+        assert!(
+            close(c.estimated_monthly_savings, monthly(0.768 * 0.28 * 2.0 / 14.0)),
+            "{:?}",
+            c.estimated_monthly_savings
+        );
     }
 
     #[test]
@@ -1089,13 +1135,15 @@ mod tests {
             spot: Some(HourlyRate::usd(2, 3)),
             interruption_bucket: None,
         });
-        let types = spot_types(&s.prices, Cpu::from_cores(2), Memory::from_gib(8));
+        let gib = (1u64 << 30) as f64;
+        let types = spot_types(&s.prices, Arch::X86_64, Cpu::from_cores(2), Memory::from_gib(8), (2000.0, 8.0 * gib));
         let names: Vec<&str> = types.iter().map(|t| t.instance_type.as_str()).collect();
         assert!(!names.contains(&"z9.large"));
-        let all: Vec<&str> = spot_types(&s.prices, Cpu::from_cores(4), Memory::from_gib(16))
-            .iter()
-            .map(|t| t.instance_type.as_str())
-            .collect();
+        let all: Vec<&str> =
+            spot_types(&s.prices, Arch::X86_64, Cpu::from_cores(4), Memory::from_gib(16), (4000.0, 16.0 * gib))
+                .iter()
+                .map(|t| t.instance_type.as_str())
+                .collect();
         assert_eq!(all, ["m6i.xlarge", "m5.2xlarge"], "unknown bucket and too-small types are not picked first");
 
         // Half a node of candidates is not worth a pool.
@@ -1106,6 +1154,117 @@ mod tests {
         assert_eq!(of_kind(&small.all(), "spot").len(), 1, "a whole node of candidates");
         small.pools[0].0.capacity = Capacity::Spot;
         assert!(of_kind(&small.all(), "spot").is_empty(), "already spot");
+    }
+
+    #[test]
+    fn spot_keeps_the_architecture_and_compares_equal_capacity() {
+        // The sim table has Graviton m6g.large; add a cheaper one in the best bucket: neither is offered for
+        // the x86 m5.large pool.
+        let mut s = Scenario::realistic();
+        s.prices.insert(InstancePrice {
+            instance_type: "m7g.large".into(),
+            cpu: Cpu::from_cores(2),
+            memory: Memory::from_gib(8),
+            on_demand: HourlyRate::usd(8, 2),
+            spot: Some(HourlyRate::usd(1, 3)),
+            interruption_bucket: Some(0),
+        });
+        let recs = s.all();
+        let RecommendedAction::Spot(plan) = &of_kind(&recs, "spot")[0].action else { unreachable!() };
+        assert!(!plan.instance_types.is_empty());
+        for t in &plan.instance_types {
+            let p = s.prices.get(t).unwrap();
+            assert_eq!(s.prices.arch(t), Arch::X86_64, "{t} offered for an x86 pool");
+            assert!(p.cpu >= Cpu::from_cores(2) && p.memory >= Memory::from_gib(8), "{t} smaller than m5.large");
+        }
+        // An ARM pool gets ARM types only.
+        let mut arm = Scenario::realistic();
+        arm.pools[0].0.instance_types = vec!["m6g.large".into()];
+        let report_nodes = arm.report().nodes;
+        assert_eq!(report_nodes[0].instance_type, "m6g.large");
+        let recs = arm.all();
+        let RecommendedAction::Spot(plan) = &of_kind(&recs, "spot")[0].action else { unreachable!() };
+        assert_eq!(plan.instance_types, vec!["m6g.large".to_string()]);
+
+        // Savings compare the candidates' requests on each side: web (3 × 1000m, 2Gi) and batch (4 × 1000m, 4Gi)
+        // fill 3.5 m5.large (7 vCPU of 2) but 1.75 m5.xlarge (of 4): (0.096 × 3.5 − 0.08 × 1.75) × 730 = 143.08,
+        // not (0.096 − 0.08) × 3.5 × 730 as if a larger node cost what a smaller one does.
+        let mut sized = Scenario::realistic();
+        let mut table = PriceTable::new("us-east-1", HourlyRate::usd(1, 1), "two types");
+        let m5 = PriceTable::sim_default().get("m5.large").cloned().unwrap();
+        table.insert(InstancePrice { spot: None, ..m5 });
+        table.insert(InstancePrice {
+            instance_type: "m5.xlarge".into(),
+            cpu: Cpu::from_cores(4),
+            memory: Memory::from_gib(16),
+            on_demand: HourlyRate::usd(192, 3),
+            spot: Some(HourlyRate::usd(8, 2)),
+            interruption_bucket: Some(0),
+        });
+        sized.prices = table;
+        let recs = sized.all();
+        let spot = of_kind(&recs, "spot")[0];
+        assert_eq!(spot.estimated_monthly_savings, MonthlyRate::usd(14308, 2));
+    }
+
+    #[test]
+    fn savings_compose_in_order_on_the_remaining_cost() {
+        let s = Scenario::realistic();
+        let recs = s.all();
+        let report = s.report();
+        let composed = crate::engine::compose_savings(&report, &s.workloads, &recs).unwrap();
+        let names: Vec<&str> = composed.stages.iter().map(|(k, _)| *k).collect();
+        assert_eq!(names, ["right_size", "idle", "spot", "commitment"]);
+        let sum: Money = recs.iter().map(|r| r.estimated_monthly_savings.amount().max_zero()).sum();
+        assert!(composed.total < sum, "overlapping savings are not summed: {} vs {sum}", composed.total);
+        assert!(composed.total <= composed.monthly_node_cost);
+        assert_eq!(composed.total + composed.remaining, composed.monthly_node_cost, "exactly");
+        assert_eq!(composed.stages.iter().map(|(_, m)| *m).sum::<Money>(), composed.total);
+        // Ten m5.large for a month: 10 × 0.096 × 730 = 700.80.
+        assert_eq!(composed.monthly_node_cost, Money::usd(70080, 2));
+
+        // By hand: two recommendations on the pool, right-size 30% then idle 40%: 30% + 40% × 70% = 58%.
+        let share = |kind: &str, pct: i128| {
+            let mut r = of_kind(&recs, kind)[0].clone();
+            r.estimated_monthly_savings = MonthlyRate::new(Money::usd(70080, 2).mul_ratio(pct, 100));
+            r
+        };
+        let two = [share("right_size", 30), share("idle", 40)];
+        let c = crate::engine::compose_savings(&report, &s.workloads, &two).unwrap();
+        assert_eq!(c.stages[0].1, Money::usd(21024, 2));
+        assert_eq!(c.stages[1].1, Money::usd(196224, 3), "40% of the 70% left");
+        assert_eq!(c.total, Money::usd(406464, 3));
+        // A stage saving more than the pool costs takes what is left, no more.
+        let all = [share("idle", 150), share("spot", 50)];
+        let c = crate::engine::compose_savings(&report, &s.workloads, &all).unwrap();
+        assert_eq!((c.total, c.remaining), (Money::usd(70080, 2), Money::usd(0, 0)));
+    }
+
+    /// More usage never lowers a right-size target, on randomized usage levels.
+    #[test]
+    fn more_usage_never_lowers_a_recommendation() {
+        let mut seed = 0x5eed_u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        for _ in 0..40 {
+            let (cpu, mem, bump) = (50 + next() % 900, 64 + next() % 2000, 1 + next() % 400);
+            let target = |extra: u64| {
+                let mut s = Scenario::empty(72);
+                s.workloads = vec![workload("web", 1.0, 4000, 8192, false)];
+                s.add_usage("web", |h| (cpu + h % 7 * extra, mem + h % 5 * extra));
+                let recs = s.all();
+                match right_size_of(&recs, "web").map(|r| r.action.clone()) {
+                    Some(RecommendedAction::RightSize { recommended_cpu, recommended_memory, .. }) => {
+                        (recommended_cpu, recommended_memory)
+                    }
+                    _ => (Cpu::from_millis(4000), Memory::from_mib(8192)),
+                }
+            };
+            let (low, high) = (target(0), target(bump));
+            assert!(high.0 >= low.0 && high.1 >= low.1, "usage {cpu}m/{mem}Mi +{bump}: {low:?} → {high:?}");
+        }
     }
 
     #[test]

@@ -40,7 +40,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{
+use wooo_core::model::{
     Allocation, ClusterId, CostReport, Cpu, HourlyRate, Memory, Money, MoneyError, NodeCost, TimeWindow, UsageSample,
     WorkloadProfile, WorkloadRef,
 };
@@ -290,8 +290,8 @@ pub(crate) fn resource_rates(node_price: HourlyRate, cpu: Cpu, memory: Memory) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Capacity, Currency};
     use jiff::SignedDuration;
+    use wooo_core::model::{Capacity, Currency, PriceTable};
 
     /// A tiny deterministic generator (SplitMix64) so randomized tests are reproducible without a dependency.
     struct SplitMix(u64);
@@ -309,7 +309,7 @@ mod tests {
         }
     }
 
-    use crate::costing::fixtures::start;
+    use crate::engine::fixtures::start;
 
     fn window(hours: i64) -> TimeWindow {
         TimeWindow::new(start(), start() + SignedDuration::from_hours(hours))
@@ -317,7 +317,7 @@ mod tests {
 
     /// `nodes` (possibly fractional, an average) nodes of `instance` for `hours` hours, at the sim price.
     fn node(pool: &str, instance: &str, nodes: f64, hours: i64) -> NodeCost {
-        let p = crate::costing::PriceTable::sim_default();
+        let p = PriceTable::sim_default();
         let price = p.get(instance).unwrap();
         NodeCost {
             node_pool: pool.into(),
@@ -332,7 +332,7 @@ mod tests {
     }
 
     fn workload(name: &str, pool: &str, replicas: f64, cpu_m: u64, mem_mib: u64) -> WorkloadProfile {
-        crate::costing::fixtures::workload(name, pool, replicas, cpu_m, mem_mib, false)
+        crate::engine::fixtures::workload(name, pool, replicas, cpu_m, mem_mib, false)
     }
 
     fn sample(name: &str, hour: i64, cpu_m: u64, mem_mib: u64) -> UsageSample {
@@ -508,7 +508,7 @@ mod tests {
 
     #[test]
     fn invariant_holds_exactly_on_randomized_inputs() {
-        let table = crate::costing::PriceTable::sim_default();
+        let table = PriceTable::sim_default();
         let types: Vec<String> = table.iter().map(|p| p.instance_type.clone()).collect();
         let mut rng = SplitMix(0x5EED);
         for case in 0..200 {
@@ -548,7 +548,7 @@ mod tests {
     /// accounted for by its workloads and idle.
     #[test]
     fn allocations_idle_and_shared_sum_to_the_total_exactly_for_ten_thousand_containers() {
-        let table = crate::costing::PriceTable::sim_default();
+        let table = PriceTable::sim_default();
         let types: Vec<String> = table.iter().map(|p| p.instance_type.clone()).collect();
         let mut rng = SplitMix(0x00C0_FFEE);
         let hours = 24 * 30 + rng.below(24) as i64;
