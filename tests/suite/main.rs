@@ -10,11 +10,15 @@
 //! - `prices`: the price catalogues of `wooo-cost` over the real price snapshot in `wooo-cost/data/prices`.
 //! - `aws_cost`: `wooo_cost::aws` (Cost Explorer, EC2 facts, the EKS cost analyzer) against a real moto server.
 //! - `aws_eks` (feature `aws`): `aws::Eks` against a real moto server, directly and through a fault proxy.
+//! - `azure_aks` (feature `azure`): `azure::Aks` against a scripted ARM server answering with Azure's example
+//!   bodies, every request body validated against the official AKS OpenAPI definition.
 
 // Gates its own moto tests on the feature, and says SKIPPING without it.
 mod aws_cost;
 #[cfg(feature = "aws")]
 mod aws_eks;
+#[cfg(feature = "azure")]
+mod azure_aks;
 mod conformance;
 mod downstream;
 mod examples;

@@ -60,7 +60,9 @@ impl AksBuilder {
     /// - `AZURE_SUBSCRIPTION_ID`, `AZURE_RESOURCE_GROUP`, `AZURE_LOCATION`;
     /// - `AZURE_RESOURCE_MANAGER_ENDPOINT` (default [`PUBLIC_CLOUD_ENDPOINT`]; set it for sovereign clouds or a
     ///   local mock);
-    /// - credentials as azure_identity 0.10's `DefaultAzureCredential` finds them, in this order: a client
+    /// - `AZURE_ACCESS_TOKEN`: a bearer token for ARM used as it is (`az account get-access-token --query
+    ///   accessToken -o tsv`; it expires after about an hour), which also points the provisioner at a local mock;
+    /// - otherwise, credentials as azure_identity 0.10's `DefaultAzureCredential` finds them, in this order: a client
     ///   secret (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`), the managed identity of the host
     ///   (IMDS), the Azure CLI's login (`az account get-access-token`). A credential set with
     ///   [`AksBuilder::credential`] replaces them.
@@ -71,6 +73,8 @@ impl AksBuilder {
             resource_group: var("AZURE_RESOURCE_GROUP"),
             location: var("AZURE_LOCATION"),
             endpoint: var("AZURE_RESOURCE_MANAGER_ENDPOINT"),
+            credential: var("AZURE_ACCESS_TOKEN")
+                .map(|t| Arc::new(StaticToken(wooo_core::model::SecretString::new(t))) as Arc<dyn TokenCredential>),
             ..Self::default()
         }
     }
@@ -174,6 +178,21 @@ impl AksBuilder {
             attempts,
             pause: Duration::from_millis(500),
         })
+    }
+}
+
+/// A bearer token given as it is (`AZURE_ACCESS_TOKEN`); redacted in `Debug`.
+struct StaticToken(wooo_core::model::SecretString);
+
+#[async_trait::async_trait]
+impl TokenCredential for StaticToken {
+    async fn get_token(&self, _resource: &str) -> azure_core::Result<azure_core::auth::TokenResponse> {
+        // ARM tokens live about an hour; the real expiry is the token's own and ARM answers 401 past it.
+        let expires = time::OffsetDateTime::now_utc() + time::Duration::minutes(50);
+        Ok(azure_core::auth::TokenResponse::new(
+            azure_core::auth::AccessToken::new(self.0.expose().to_string()),
+            expires,
+        ))
     }
 }
 
