@@ -30,6 +30,12 @@ pub fn aks_openapi() -> OpenApi {
     OpenApi::load(&dir.join("managedClusters.json"), &[&dir.join("common-types/resource-management/v3/types.json")])
 }
 
+/// The Cost Management definition with its local common types.
+pub fn cost_openapi() -> OpenApi {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/azure/costmanagement/2023-07-01-preview");
+    OpenApi::load(&dir.join("costmanagement.json"), &[&dir.join("common-types.json")])
+}
+
 /// One official example file's response body for `status`.
 pub fn example(file: &str, status: &str) -> Value {
     let text = std::fs::read_to_string(aks_data().join("examples").join(file)).expect("example");

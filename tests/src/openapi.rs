@@ -48,6 +48,12 @@ impl OpenApi {
         }
     }
 
+    /// Whether a `$ref` points into a loaded document.
+    fn loaded(&self, reference: &str) -> bool {
+        let file = reference.split_once('#').map_or(reference, |(f, _)| f);
+        file.is_empty() || self.others.contains_key(file.rsplit('/').next().unwrap_or(file))
+    }
+
     /// Resolves a `$ref` seen in `from`: the schema and the document it lives in.
     fn resolve<'a>(&'a self, from: Doc<'a>, reference: &str) -> (&'a Value, Doc<'a>) {
         let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
@@ -71,11 +77,14 @@ impl OpenApi {
     pub fn validate_request(&self, path: &str, method: &str, body: &Value) -> Vec<String> {
         let op = self.main["paths"][path][method].as_object().unwrap_or_else(|| panic!("no operation {method} {path}"));
         let params = op.get("parameters").and_then(Value::as_array).expect("parameters");
+        // Parameters defined in a document that was not loaded (a common-types file of path and query
+        // parameters) cannot be the body: they are skipped.
         let body_param = params
             .iter()
-            .map(|p| match p.get("$ref").and_then(Value::as_str) {
-                Some(r) => self.resolve(Doc::Main, r),
-                None => (p, Doc::Main),
+            .filter_map(|p| match p.get("$ref").and_then(Value::as_str) {
+                Some(r) if self.loaded(r) => Some(self.resolve(Doc::Main, r)),
+                Some(_) => None,
+                None => Some((p, Doc::Main)),
             })
             .find(|(p, _)| p["in"] == "body")
             .unwrap_or_else(|| panic!("{method} {path} takes no body"));

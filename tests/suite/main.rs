@@ -12,6 +12,8 @@
 //! - `aws_eks` (feature `aws`): `aws::Eks` against a real moto server, directly and through a fault proxy.
 //! - `azure_aks` (feature `azure`): `azure::Aks` against a scripted ARM server answering with Azure's example
 //!   bodies, every request body validated against the official AKS OpenAPI definition.
+//! - `azure_cost` (feature `azure`): `wooo_cost::azure::CostManagement` against the Query API's official example
+//!   answer, every page, request bodies validated against the Cost Management definition.
 
 // Gates its own moto tests on the feature, and says SKIPPING without it.
 mod aws_cost;
@@ -19,6 +21,8 @@ mod aws_cost;
 mod aws_eks;
 #[cfg(feature = "azure")]
 mod azure_aks;
+#[cfg(feature = "azure")]
+mod azure_cost;
 mod conformance;
 mod downstream;
 mod examples;

@@ -32,6 +32,8 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "azure")]
+pub mod azure;
 pub mod catalog;
 
 /// The pure cost engine of [`wooo_core::costing`]: [`engine::allocate`], [`engine::recommend`] and the
