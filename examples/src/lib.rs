@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod cost;
+#[cfg(feature = "azure")]
+pub mod azure;
 
 use wooo_core::model::{AppSpec, Environment, MeshKind, MeshPolicy};
 use wooo_core::{Error, Result};

@@ -2,7 +2,11 @@
 
 use std::path::PathBuf;
 
+#[cfg(feature = "azure")]
+pub mod azure_arm;
 pub mod fault_proxy;
+#[cfg(feature = "azure")]
+pub mod openapi;
 
 /// Finds an external peer program (a validator, a server) on `PATH` or in the peers folder the test script
 /// installs into (`WOOO_PEERS_DIR`).

@@ -11,11 +11,19 @@
 //! - `aws_cost`: `wooo_cost::aws` (Cost Explorer, EC2 facts, the EKS cost analyzer) against a real moto server.
 //! - `prometheus_usage` (feature `prometheus`): `wooo_cost::prometheus` against a real Prometheus over written blocks.
 //! - `aws_eks` (feature `aws`): `aws::Eks` against a real moto server, directly and through a fault proxy.
+//! - `azure_aks` (feature `azure`): `azure::Aks` against a scripted ARM server answering with Azure's example
+//!   bodies, every request body validated against the official AKS OpenAPI definition.
+//! - `azure_cost` (feature `azure`): `wooo_cost::azure::CostManagement` against the Query API's official example
+//!   answer, every page, request bodies validated against the Cost Management definition.
 
 // Gates its own moto tests on the feature, and says SKIPPING without it.
 mod aws_cost;
 #[cfg(feature = "aws")]
 mod aws_eks;
+#[cfg(feature = "azure")]
+mod azure_aks;
+#[cfg(feature = "azure")]
+mod azure_cost;
 mod conformance;
 mod downstream;
 mod examples;

@@ -41,6 +41,8 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "azure")]
+pub mod azure;
 pub mod catalog;
 mod composed;
 pub mod engine;
