@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod cluster;
+#[cfg(feature = "gcp")]
+pub mod gcp;
 
 use wooo_core::model::{AppSpec, Environment, MeshKind, MeshPolicy};
 use wooo_core::{Error, Result};

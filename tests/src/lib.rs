@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+pub mod discovery;
 pub mod fault_proxy;
 
 /// Finds an external peer program (a validator, a server) on `PATH` or in the peers folder the test script

@@ -10,6 +10,10 @@
 //! - `prices`: the price catalogues of `wooo-cost` over the real price snapshot in `wooo-cost/data/prices`.
 //! - `aws_cost`: `wooo_cost::aws` (Cost Explorer, EC2 facts, the EKS cost analyzer) against a real moto server.
 //! - `aws_eks` (feature `aws`): `aws::Eks` against a real moto server, directly and through a fault proxy.
+//! - `gcp_gke` (feature `gcp`): `gcp::Gke` against a scripted GKE server whose request and response bodies are
+//!   checked against Google's `container:v1` discovery document.
+//! - `gcp_cost` (feature `gcp`): `wooo_cost::gcp::BillingCatalog` against a scripted Cloud Billing Catalog
+//!   server (pages of SKUs checked against the `cloudbilling:v1` discovery document).
 
 // Gates its own moto tests on the feature, and says SKIPPING without it.
 mod aws_cost;
@@ -19,6 +23,10 @@ mod conformance;
 mod downstream;
 mod examples;
 mod faults;
+#[cfg(feature = "gcp")]
+mod gcp_cost;
+#[cfg(feature = "gcp")]
+mod gcp_gke;
 mod manifests;
 mod prices;
 mod secrets;

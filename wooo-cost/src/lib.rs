@@ -11,6 +11,9 @@
 //!   live spot prices, cached, and `aws::live_price_table` lays them over the EC2 catalogue; `aws::EksCostAnalyzer`
 //!   is the [`wooo_core::CostAnalyzer`] of EKS clusters, composed like the simulator's (an inventory, a price
 //!   table and the engine) with the billed cost from Cost Explorer;
+//! - **the Google Cloud cost sources** (`gcp`, feature `gcp`): `gcp::BillingCatalog` reads Compute Engine
+//!   prices from the Cloud Billing Catalog API (every page of SKUs) as typed on-demand, Spot and committed-use
+//!   rates per vCPU and GiB-hour, per region, and turns them into the engine's price tables of GKE machines;
 //! - **the price catalogues** ([`catalog`]): readers that turn public list-price data (EC2, Azure and GCE list
 //!   prices, EC2 instance specs, the AWS Spot Instance Advisor) into [`engine::PriceTable`]s, per cloud and
 //!   region, for the analyzers and for host programs that plan or compare costs offline.
@@ -33,6 +36,10 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod catalog;
+#[cfg(feature = "gcp")]
+pub mod gcp;
+#[cfg(any(feature = "aws", feature = "gcp"))]
+pub mod inventory;
 
 /// The pure cost engine of [`wooo_core::costing`]: [`engine::allocate`], [`engine::recommend`] and the
 /// [`engine::PriceTable`] the catalogues produce.

@@ -1,15 +1,11 @@
 //! [`EksCostAnalyzer`]: the [`CostAnalyzer`] of EKS clusters, composed as the simulator's is — an inventory of
 //! node pools, workloads and usage, a price table, and the pure engine — with the billed cost from Cost Explorer.
 
-use std::fmt::Debug;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use wooo_core::costing::{self, CostInputs, PriceTable, RecommendInputs};
-use wooo_core::model::{
-    ClusterId, CostReport, Money, MoneyError, NodeCost, NodePoolSpec, Recommendation, TimeWindow, UsageSample,
-    WorkloadProfile,
-};
+use wooo_core::model::{ClusterId, CostReport, Money, MoneyError, NodeCost, NodePoolSpec, Recommendation, TimeWindow};
 use wooo_core::{CostAnalyzer, CostCapabilities, RecommendOptions};
 use wooo_core::{Error, Result};
 
@@ -21,39 +17,7 @@ use super::explorer::{CostBreakdown, CostExplorer, Granularity, GroupBy, Savings
 /// reported as shared cost.
 pub const NODE_SERVICE: &str = "Amazon Elastic Compute Cloud - Compute";
 
-/// What runs on a cluster over a window: the input of allocation and recommendations, as the simulator keeps it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ClusterSnapshot {
-    /// The node pools, as specified (desired size, instance types, capacity type).
-    pub node_pools: Vec<NodePoolSpec>,
-    /// The workloads and their requests.
-    pub workloads: Vec<WorkloadProfile>,
-    /// Usage samples in the window.
-    pub usage: Vec<UsageSample>,
-}
-
-/// Where [`EksCostAnalyzer`] learns what runs on a cluster: the node pools (from EKS, or the spec the cluster was
-/// applied with), the workloads (from the Kubernetes API) and their usage (from metrics). A host program
-/// implements it over its own sources.
-#[async_trait]
-pub trait ClusterInventory: Send + Sync + Debug + 'static {
-    /// What ran on `cluster` over `window`.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] for an unknown cluster; the source's errors.
-    async fn snapshot(&self, cluster: &ClusterId, window: &TimeWindow) -> Result<ClusterSnapshot>;
-}
-
-/// A fixed snapshot is an inventory: the same node pools, workloads and usage for every cluster and window (the
-/// spec a cluster was applied with and recorded usage, say).
-#[async_trait]
-impl ClusterInventory for ClusterSnapshot {
-    async fn snapshot(&self, _cluster: &ClusterId, window: &TimeWindow) -> Result<ClusterSnapshot> {
-        let mut snapshot = self.clone();
-        snapshot.usage.retain(|s| window.contains(s.at));
-        Ok(snapshot)
-    }
-}
+pub use crate::inventory::{ClusterInventory, ClusterSnapshot};
 
 /// The [`CostAnalyzer`] of EKS clusters.
 ///
@@ -220,7 +184,9 @@ impl CostAnalyzer for EksCostAnalyzer {
 mod tests {
     use jiff::Timestamp;
     use wooo_core::ErrorKind;
-    use wooo_core::model::{Cpu, Currency, HourlyRate, Memory, RecommendedAction, WorkloadRef};
+    use wooo_core::model::{
+        Cpu, Currency, HourlyRate, Memory, RecommendedAction, UsageSample, WorkloadProfile, WorkloadRef,
+    };
 
     use super::super::api::{
         CostPage, MockCostExplorerApi, RawAmount, RawGroup, RawPeriod, RawSavingsPlan, SavingsPlansPage,

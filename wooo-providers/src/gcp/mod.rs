@@ -537,7 +537,10 @@ impl Gke {
             }
             let want = shape::gke_pool_name(pool);
             match live.iter().find(|p| p.name == want) {
-                None => self.create_pool(cluster, pool, &master, op).await?,
+                None => {
+                    let index = spec.node_pools.iter().position(|p| p.name == pool.name).unwrap_or(0);
+                    self.create_pool(cluster, (index, pool), &master, op).await?
+                }
                 Some(current) => self.update_pool(cluster, current, pool, &master, op).await?,
             }
             for old in live.iter().filter(|p| p.name != want) {
@@ -550,12 +553,11 @@ impl Gke {
     async fn create_pool(
         &self,
         cluster: &str,
-        pool: &NodePoolSpec,
+        (index, pool): (usize, &NodePoolSpec),
         version: &str,
         op: &OperationGuard<'_>,
     ) -> Result<()> {
         let input = shape::new_node_pool(pool, &self.location, version);
-        let index = 0;
         let field = format!("node_pools[{index}]");
         op.step(format!("gke: creating node pool {} ({})", input.name, pool.capacity), 0, None);
         let started = self
