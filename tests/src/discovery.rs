@@ -106,7 +106,7 @@ impl Check<'_> {
         if let (Some(values), Value::Number(n)) = (schema["enum"].as_array(), value)
             && self.int_enums
         {
-            if !n.as_u64().is_some_and(|i| (i as usize) < values.len()) {
+            if n.as_u64().is_none_or(|i| (i as usize) >= values.len()) {
                 out.push(format!("{at}: {n} is not one of the enum's {} numbers", values.len()));
             }
             return;
@@ -180,7 +180,7 @@ fn path_matches(template: &str, path: &str) -> bool {
                 p.len() > suffix.len()
                     && p.ends_with(suffix)
                     && !p[..p.len() - suffix.len()].contains(':')
-                    && (suffix.is_empty() == !p.contains(':'))
+                    && (suffix.is_empty() != p.contains(':'))
             }
             _ => t == p,
         })

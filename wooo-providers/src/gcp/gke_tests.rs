@@ -14,6 +14,9 @@ use super::*;
 /// How long every operation of the fake project takes.
 const OP_TIME: Duration = Duration::from_secs(10 * 60);
 
+/// A scripted fault: the next call of this name fails with this error, before (`true`) or after its effect.
+type Fault = (String, bool, fn() -> Error);
+
 #[derive(Default)]
 struct Project {
     cluster: Option<ClusterInfo>,
@@ -23,7 +26,7 @@ struct Project {
     /// Every call, in order (`get_cluster`, `create_cluster shop`, …).
     log: Vec<String>,
     /// Faults: the next call of this name fails with this error, before (`true`) or after its effect.
-    faults: Vec<(String, bool, fn() -> Error)>,
+    faults: Vec<Fault>,
     /// Operations of this kind end with this error.
     op_errors: Vec<(String, OperationError)>,
     next: u32,

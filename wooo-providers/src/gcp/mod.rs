@@ -303,7 +303,8 @@ impl Gke {
             .poll(PROVIDER, &what, op, || {
                 let known = first.take();
                 async {
-                    let o = match known.filter(|o| o.state == OperationState::Done) {
+                    // The first look is the operation the write returned: no read until a poll interval.
+                    let o = match known {
                         Some(o) => o,
                         None => self.read(|| self.api.get_operation(&started.name)).await?,
                     };
