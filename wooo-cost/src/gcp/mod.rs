@@ -3,7 +3,7 @@
 //! - [`BillingCatalog`]: Compute Engine list prices from the Cloud Billing Catalog API (`services.skus.list` of
 //!   the Compute Engine service, every page): typed [`SkuRate`]s per region, machine family, resource (vCPU,
 //!   RAM) and tier (on-demand, Spot, 1- and 3-year committed use), turned into a
-//!   [`GceCatalog`](crate::catalog::GceCatalog) and so into the engine's [`PriceTable`] of GKE machine types.
+//!   [`GceCatalog`] and so into the engine's [`PriceTable`] of GKE machine types.
 //!   The repo's `gce.csv` ([`GceCatalog::from_dir`](crate::catalog::GceCatalog::from_dir)) is the offline
 //!   fallback with the same shape.
 //!
