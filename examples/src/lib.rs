@@ -11,6 +11,9 @@ pub mod aws;
 pub mod cost;
 #[cfg(feature = "azure")]
 pub mod azure;
+pub mod cluster;
+#[cfg(feature = "gcp")]
+pub mod gcp;
 
 use wooo_core::model::{AppSpec, Environment, MeshKind, MeshPolicy};
 use wooo_core::{Error, Result};

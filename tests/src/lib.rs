@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 #[cfg(feature = "azure")]
 pub mod azure_arm;
+pub mod discovery;
 pub mod fault_proxy;
 #[cfg(feature = "azure")]
 pub mod openapi;

@@ -15,6 +15,10 @@
 //!   bodies, every request body validated against the official AKS OpenAPI definition.
 //! - `azure_cost` (feature `azure`): `wooo_cost::azure::CostManagement` against the Query API's official example
 //!   answer, every page, request bodies validated against the Cost Management definition.
+//! - `gcp_gke` (feature `gcp`): `gcp::Gke` against a scripted GKE server whose request and response bodies are
+//!   checked against Google's `container:v1` discovery document.
+//! - `gcp_cost` (feature `gcp`): `wooo_cost::gcp::BillingCatalog` against a scripted Cloud Billing Catalog
+//!   server (pages of SKUs checked against the `cloudbilling:v1` discovery document).
 
 // Gates its own moto tests on the feature, and says SKIPPING without it.
 mod aws_cost;
@@ -28,6 +32,10 @@ mod conformance;
 mod downstream;
 mod examples;
 mod faults;
+#[cfg(feature = "gcp")]
+mod gcp_cost;
+#[cfg(feature = "gcp")]
+mod gcp_gke;
 mod manifests;
 mod prices;
 mod prometheus_usage;

@@ -24,6 +24,12 @@
 //!   live spot prices, cached, and `aws::live_price_table` lays them over the EC2 catalogue;
 //!   `aws::EksCostAnalyzer` is the [`wooo_core::CostAnalyzer`] of EKS clusters, the billed cost from Cost
 //!   Explorer allocated by the engine;
+//! - **the Azure cost source** (`azure`, feature `azure`): `azure::CostManagement` reads actual cost from the
+//!   Cost Management Query API (daily, grouped by resource group, resource or tag, every page);
+//! - **the Google Cloud cost sources** (`gcp`, feature `gcp`): `gcp::BillingCatalog` reads Compute Engine
+//!   prices from the Cloud Billing Catalog API (every page of SKUs) as typed on-demand, Spot and committed-use
+//!   rates per vCPU and GiB-hour, per region, and turns them into the engine's price tables of GKE machines;
+//!   `gcp::GkeCostAnalyzer` is the [`wooo_core::CostAnalyzer`] of GKE clusters at those list prices;
 //! - **the price catalogues** ([`catalog`]): readers that turn public list-price data (EC2, Azure and GCE list
 //!   prices, EC2 instance specs, the AWS Spot Instance Advisor) into [`engine::PriceTable`]s, per cloud and
 //!   region, for the analyzers and for host programs that plan or compare costs offline.
@@ -46,6 +52,8 @@ pub mod azure;
 pub mod catalog;
 mod composed;
 pub mod engine;
+#[cfg(feature = "gcp")]
+pub mod gcp;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
 pub mod sim;

@@ -10,9 +10,10 @@
 //! | [`aws`] | `aws` | [`aws::Eks`], the EKS provisioner (VPC, IAM roles, cluster, managed node groups), and [`aws::EksTokenSource`], the in-process EKS bearer token |
 //! | `aws::testing` | `aws` + `testing` | a local AWS (a real moto server) for tests |
 //! | [`azure`] | `azure` | [`azure::Aks`], the AKS provisioner (resource group, managed cluster, agent pools; API 2023-01-02-preview) |
+//! | [`gcp`] | `gcp` | [`gcp::Gke`], the GKE provisioner (clusters, node pools, operations), and [`gcp::GkeTokenSource`], the cluster's bearer token as a Google OAuth access token |
 //!
-//! The other cloud provisioners (GKE, K3s) land in their own folders (`gcp/`, `k3s/`) with their issues; until
-//! then the features `gcp` and `k3s` enable only the shared Kubernetes layer.
+//! The K3s provisioner lands in its own folder (`k3s/`) with its issue; until then the feature `k3s` enables
+//! only the shared Kubernetes layer.
 //!
 //! The default build has no feature and pulls neither kube-rs nor any cloud SDK.
 
@@ -20,5 +21,7 @@
 pub mod aws;
 #[cfg(feature = "azure")]
 pub mod azure;
+#[cfg(feature = "gcp")]
+pub mod gcp;
 #[cfg(feature = "kube")]
 pub mod kube;
