@@ -9,13 +9,16 @@
 //! | `kube::testing` | `testing` | an in-memory API server (kube-fake-client plus the routes it lacks) that records requests, for tests and benches |
 //! | [`aws`] | `aws` | [`aws::Eks`], the EKS provisioner (VPC, IAM roles, cluster, managed node groups), and [`aws::EksTokenSource`], the in-process EKS bearer token |
 //! | `aws::testing` | `aws` + `testing` | a local AWS (a real moto server) for tests |
+//! | [`k3s`] | `k3s` | [`k3s::K3s`], the K3s provisioner for hosts the user already has (install, join, upgrade, remove over SSH) |
 //!
-//! The other cloud provisioners (AKS, GKE, K3s) land in their own folders (`azure/`, `gcp/`, `k3s/`) with their
-//! issues; until then the features `azure`, `gcp` and `k3s` enable only the shared Kubernetes layer.
+//! The other cloud provisioners (AKS, GKE) land in their own folders (`azure/`, `gcp/`) with their issues;
+//! until then the features `azure` and `gcp` enable only the shared Kubernetes layer.
 //!
 //! The default build has no feature and pulls neither kube-rs nor any cloud SDK.
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "k3s")]
+pub mod k3s;
 #[cfg(feature = "kube")]
 pub mod kube;
