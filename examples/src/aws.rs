@@ -9,16 +9,7 @@ use wooo_core::model::{ClusterSpec, from_yaml_file};
 use wooo_core::prelude::*;
 use wooo_providers::aws::{Eks, EksBuilder};
 
-/// What the example does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Print the plan only.
-    Plan,
-    /// Print the plan, then apply it and wait until the cluster is ready.
-    Apply,
-    /// Delete the cluster and everything wooo created for it.
-    Delete,
-}
+pub use crate::Mode;
 
 const USAGE: &str = "usage: aws_eks SPEC.yaml [--apply | --delete]";
 
@@ -28,16 +19,7 @@ impl Mode {
     /// # Errors
     /// [`Error::InvalidSpec`] (field `<arguments>`) with the usage.
     pub fn parse(args: &[String]) -> Result<(PathBuf, Mode)> {
-        let (mut spec, mut mode) = (None, Mode::Plan);
-        for arg in args {
-            match arg.as_str() {
-                "--apply" if mode == Mode::Plan => mode = Mode::Apply,
-                "--delete" if mode == Mode::Plan => mode = Mode::Delete,
-                _ if spec.is_none() && !arg.starts_with("--") => spec = Some(PathBuf::from(arg)),
-                _ => return Err(Error::invalid_spec("<arguments>", USAGE)),
-            }
-        }
-        Ok((spec.ok_or_else(|| Error::invalid_spec("<arguments>", USAGE))?, mode))
+        Mode::parse_with(args, USAGE)
     }
 }
 

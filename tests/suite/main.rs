@@ -10,6 +10,8 @@
 //! - `prices`: the price catalogues of `wooo-cost` over the real price snapshot in `wooo-cost/data/prices`.
 //! - `aws_cost`: `wooo_cost::aws` (Cost Explorer, EC2 facts, the EKS cost analyzer) against a real moto server.
 //! - `aws_eks` (feature `aws`): `aws::Eks` against a real moto server, directly and through a fault proxy.
+//! - `k3s` (feature `k3s`): `k3s::K3s` against real OpenSSH servers, one per simulated host in its own mount
+//!   namespace, with stand-in K3s binaries in air-gap mode.
 
 // Gates its own moto tests on the feature, and says SKIPPING without it.
 mod aws_cost;
@@ -19,6 +21,8 @@ mod conformance;
 mod downstream;
 mod examples;
 mod faults;
+#[cfg(feature = "k3s")]
+mod k3s;
 mod manifests;
 mod prices;
 mod secrets;
