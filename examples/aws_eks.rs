@@ -13,13 +13,13 @@
 
 use std::process::ExitCode;
 
-use wooo_examples::aws::{Mode, run};
+use wooo_examples::aws::{Mode, USAGE, run};
 use wooo_providers::aws::EksBuilder;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (spec, mode) = match Mode::parse(&args) {
+    let (spec, mode) = match Mode::parse_with(&args, USAGE) {
         Ok(parsed) => parsed,
         Err(e) => {
             eprintln!("{e}");

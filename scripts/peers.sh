@@ -12,6 +12,7 @@
 # | prometheus (prometheus)      | Debian | prometheus_usage: a real server over blocks promtool writes  |
 # | amtool (prometheus-alertmanager) | Debian | manifests: `amtool check-config` of the routing fragment |
 # | moto_server (moto[server])   | PyPI   | aws_*: EKS, EC2, IAM, STS and Cost Explorer of a local AWS    |
+# | sshd (openssh-server), sudo  | Debian | k3s: one real OpenSSH server per simulated host (unshare -m)  |
 
 KUBERNETES_VALIDATE_VERSION=1.33.1
 CHECKOV_VERSION=3.3.30
@@ -23,7 +24,11 @@ install_debian_peers() {
   local missing=()
   { command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; } || missing+=(prometheus)
   command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
-  if [ ${#missing[@]} -eq 0 ]; then peer_note "prometheus, promtool and amtool present"; return; fi
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+  command -v sudo >/dev/null 2>&1 || missing+=(sudo)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  if [ ${#missing[@]} -eq 0 ]; then peer_note "prometheus, promtool, amtool, sshd and sudo present"; return; fi
   peer_note "installing Debian packages: ${missing[*]}"
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"

@@ -8,7 +8,10 @@ use wooo_core::model::{ClusterSpec, from_yaml_file};
 use wooo_core::prelude::*;
 use wooo_providers::aws::{Eks, EksBuilder};
 
-pub use crate::cluster::Mode;
+pub use crate::Mode;
+
+/// The command line the example takes.
+pub const USAGE: &str = "usage: aws_eks SPEC.yaml [--apply | --delete]";
 
 /// Runs the example with `builder` (its region is the spec's), writing what it does to `out`.
 ///

@@ -2,44 +2,17 @@
 //! printing the plan and every progress event. `tests/suite/azure_aks.rs` runs it against the scripted ARM server.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use wooo_core::model::{ClusterSpec, from_yaml_file};
 use wooo_core::prelude::*;
 use wooo_providers::azure::{Aks, AksBuilder};
 
-/// What the example does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Print the plan only.
-    Plan,
-    /// Print the plan, then apply it and wait until the cluster is ready.
-    Apply,
-    /// Delete the cluster (and the resource group wooo made for it).
-    Delete,
-}
+pub use crate::Mode;
 
-const USAGE: &str = "usage: azure_aks SPEC.yaml [--apply | --delete]";
-
-impl Mode {
-    /// The spec path and mode from the command line.
-    ///
-    /// # Errors
-    /// [`Error::InvalidSpec`] (field `<arguments>`) with the usage.
-    pub fn parse(args: &[String]) -> Result<(PathBuf, Mode)> {
-        let (mut spec, mut mode) = (None, Mode::Plan);
-        for arg in args {
-            match arg.as_str() {
-                "--apply" if mode == Mode::Plan => mode = Mode::Apply,
-                "--delete" if mode == Mode::Plan => mode = Mode::Delete,
-                _ if spec.is_none() && !arg.starts_with("--") => spec = Some(PathBuf::from(arg)),
-                _ => return Err(Error::invalid_spec("<arguments>", USAGE)),
-            }
-        }
-        Ok((spec.ok_or_else(|| Error::invalid_spec("<arguments>", USAGE))?, mode))
-    }
-}
+/// The command line the example takes.
+pub const USAGE: &str = "usage: azure_aks SPEC.yaml [--apply | --delete]";
 
 /// Runs the example with `builder` (its location is the spec's region), writing what it does to `out`.
 ///

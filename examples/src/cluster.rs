@@ -2,43 +2,12 @@
 //! any [`Provisioner`], printing the plan and every progress event.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use wooo_core::model::ClusterSpec;
 use wooo_core::prelude::*;
 
-/// What the example does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Print the plan only.
-    Plan,
-    /// Print the plan, then apply it and wait until the cluster is ready.
-    Apply,
-    /// Delete the cluster and everything wooo created for it.
-    Delete,
-}
-
-const USAGE: &str = "usage: aws_eks|gcp_gke SPEC.yaml [--apply | --delete]";
-
-impl Mode {
-    /// The spec path and mode from the command line.
-    ///
-    /// # Errors
-    /// [`Error::InvalidSpec`] (field `<arguments>`) with the usage.
-    pub fn parse(args: &[String]) -> Result<(PathBuf, Mode)> {
-        let (mut spec, mut mode) = (None, Mode::Plan);
-        for arg in args {
-            match arg.as_str() {
-                "--apply" if mode == Mode::Plan => mode = Mode::Apply,
-                "--delete" if mode == Mode::Plan => mode = Mode::Delete,
-                _ if spec.is_none() && !arg.starts_with("--") => spec = Some(PathBuf::from(arg)),
-                _ => return Err(Error::invalid_spec("<arguments>", USAGE)),
-            }
-        }
-        Ok((spec.ok_or_else(|| Error::invalid_spec("<arguments>", USAGE))?, mode))
-    }
-}
+pub use crate::Mode;
 
 /// Plans, applies or deletes `spec` with `p`, writing what it does to `out`.
 ///

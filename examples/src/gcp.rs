@@ -8,7 +8,10 @@ use wooo_core::model::{ClusterSpec, from_yaml_file};
 use wooo_core::prelude::*;
 use wooo_providers::gcp::{Gke, GkeBuilder};
 
-pub use crate::cluster::Mode;
+pub use crate::Mode;
+
+/// The command line the example takes.
+pub const USAGE: &str = "usage: gcp_gke SPEC.yaml [--apply | --delete]";
 
 /// Runs the example with `builder` (its location is the spec's region unless the builder has one already: a
 /// zone there makes a zonal cluster), writing what it does to `out`.

@@ -14,10 +14,42 @@ pub mod azure;
 pub mod cluster;
 #[cfg(feature = "gcp")]
 pub mod gcp;
+#[cfg(feature = "k3s")]
+pub mod k3s;
 
 use wooo_core::model::{AppSpec, Environment, MeshKind, MeshPolicy};
 use wooo_core::{Error, Result};
 use wooo_core::{render, validate};
+
+/// What a cluster example (`aws_eks`, `azure_aks`, `gcp_gke`, `k3s`) does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Print the plan only.
+    Plan,
+    /// Print the plan, then apply it and wait until the cluster is ready.
+    Apply,
+    /// Delete the cluster and everything wooo created for it.
+    Delete,
+}
+
+impl Mode {
+    /// The spec path and mode from the command line (`SPEC.yaml [--apply | --delete]`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidSpec`] (field `<arguments>`) with `usage`.
+    pub fn parse_with(args: &[String], usage: &str) -> Result<(PathBuf, Mode)> {
+        let (mut spec, mut mode) = (None, Mode::Plan);
+        for arg in args {
+            match arg.as_str() {
+                "--apply" if mode == Mode::Plan => mode = Mode::Apply,
+                "--delete" if mode == Mode::Plan => mode = Mode::Delete,
+                _ if spec.is_none() && !arg.starts_with("--") => spec = Some(PathBuf::from(arg)),
+                _ => return Err(Error::invalid_spec("<arguments>", usage)),
+            }
+        }
+        Ok((spec.ok_or_else(|| Error::invalid_spec("<arguments>", usage))?, mode))
+    }
+}
 
 /// What [`write_manifests`] wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -8,6 +8,8 @@ pub mod discovery;
 pub mod fault_proxy;
 #[cfg(feature = "azure")]
 pub mod openapi;
+#[cfg(feature = "k3s")]
+pub mod k3s_lab;
 
 /// Finds an external peer program (a validator, a server) on `PATH` or in the peers folder the test script
 /// installs into (`WOOO_PEERS_DIR`).

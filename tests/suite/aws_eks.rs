@@ -196,7 +196,7 @@ async fn ensure_and_delete_converge_through_faults_without_duplicates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_aws_eks_example_plans_applies_and_deletes_on_moto() {
-    use wooo_examples::aws::{Mode, run};
+    use wooo_examples::aws::{Mode, USAGE, run};
     let Some(moto) = Moto::start() else { return };
     let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/specs/eks-cluster.yaml");
     let builder = || EksBuilder::with_sdk_config(sdk_config(&moto.endpoint())).wait(wait());
@@ -223,6 +223,6 @@ async fn the_aws_eks_example_plans_applies_and_deletes_on_moto() {
     run(builder(), &spec, Mode::Delete, &mut out).await.expect("delete");
     assert!(text(out).contains("deleted"));
     assert!(leftovers(&moto, "shop-eks").await.is_empty());
-    let usage = Mode::parse(&["a.yaml".into(), "--apply".into(), "--delete".into()]).unwrap_err();
+    let usage = Mode::parse_with(&["a.yaml".into(), "--apply".into(), "--delete".into()], USAGE).unwrap_err();
     assert_eq!(usage.violations()[0].field, "<arguments>");
 }

@@ -19,6 +19,8 @@
 //!   checked against Google's `container:v1` discovery document.
 //! - `gcp_cost` (feature `gcp`): `wooo_cost::gcp::BillingCatalog` against a scripted Cloud Billing Catalog
 //!   server (pages of SKUs checked against the `cloudbilling:v1` discovery document).
+//! - `k3s` (feature `k3s`): `k3s::K3s` against real OpenSSH servers, one per simulated host in its own mount
+//!   namespace, with stand-in K3s binaries in air-gap mode.
 
 // Gates its own moto tests on the feature, and says SKIPPING without it.
 mod aws_cost;
@@ -36,6 +38,8 @@ mod faults;
 mod gcp_cost;
 #[cfg(feature = "gcp")]
 mod gcp_gke;
+#[cfg(feature = "k3s")]
+mod k3s;
 mod manifests;
 mod prices;
 mod prometheus_usage;

@@ -11,9 +11,7 @@
 //! | `aws::testing` | `aws` + `testing` | a local AWS (a real moto server) for tests |
 //! | [`azure`] | `azure` | [`azure::Aks`], the AKS provisioner (resource group, managed cluster, agent pools; API 2023-01-02-preview) |
 //! | [`gcp`] | `gcp` | [`gcp::Gke`], the GKE provisioner (clusters, node pools, operations), and [`gcp::GkeTokenSource`], the cluster's bearer token as a Google OAuth access token |
-//!
-//! The K3s provisioner lands in its own folder (`k3s/`) with its issue; until then the feature `k3s` enables
-//! only the shared Kubernetes layer.
+//! | [`k3s`] | `k3s` | [`k3s::K3s`], the K3s provisioner for hosts the user already has (install, join, upgrade, remove over SSH) |
 //!
 //! The default build has no feature and pulls neither kube-rs nor any cloud SDK.
 
@@ -23,5 +21,7 @@ pub mod aws;
 pub mod azure;
 #[cfg(feature = "gcp")]
 pub mod gcp;
+#[cfg(feature = "k3s")]
+pub mod k3s;
 #[cfg(feature = "kube")]
 pub mod kube;

@@ -26,7 +26,7 @@ mod skus;
 use std::sync::Arc;
 
 use google_cloud_auth::credentials::Credentials;
-use wooo_core::costing::PriceTable;
+use wooo_core::model::PriceTable;
 use wooo_core::{Error, Result};
 
 pub use self::analyzer::GkeCostAnalyzer;
