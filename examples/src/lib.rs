@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 #[cfg(feature = "aws")]
 pub mod aws;
-pub mod cost;
 #[cfg(feature = "azure")]
 pub mod azure;
 pub mod cluster;
+pub mod cost;
 #[cfg(feature = "gcp")]
 pub mod gcp;
 #[cfg(feature = "k3s")]

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 pub mod azure_arm;
 pub mod discovery;
 pub mod fault_proxy;
-#[cfg(feature = "azure")]
-pub mod openapi;
 #[cfg(feature = "k3s")]
 pub mod k3s_lab;
+#[cfg(feature = "azure")]
+pub mod openapi;
 
 /// Finds an external peer program (a validator, a server) on `PATH` or in the peers folder the test script
 /// installs into (`WOOO_PEERS_DIR`).
