@@ -25,7 +25,9 @@
 //!   `aws::EksCostAnalyzer` is the [`wooo_core::CostAnalyzer`] of EKS clusters, the billed cost from Cost
 //!   Explorer allocated by the engine;
 //! - **the Azure cost source** (`azure`, feature `azure`): `azure::CostManagement` reads actual cost from the
-//!   Cost Management Query API (daily, grouped by resource group, resource or tag, every page);
+//!   Cost Management Query API (daily, grouped by resource group, resource, meter category or tag, every page),
+//!   and `azure::AksCostAnalyzer` is the [`wooo_core::CostAnalyzer`] of AKS clusters, that actual cost allocated
+//!   by the engine;
 //! - **the Google Cloud cost sources** (`gcp`, feature `gcp`): `gcp::BillingCatalog` reads Compute Engine
 //!   prices from the Cloud Billing Catalog API (every page of SKUs) as typed on-demand, Spot and committed-use
 //!   rates per vCPU and GiB-hour, per region, and turns them into the engine's price tables of GKE machines;

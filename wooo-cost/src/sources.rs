@@ -6,7 +6,7 @@
 //! | [`PriceSource`] | what instance types cost (a [`PriceTable`]) | a fixed [`PriceTable`] (e.g. from [`crate::catalog`]), the simulator, `aws::live_price_table` |
 //! | [`ClusterInventory`] | what ran: node pools, workloads (and maybe usage) | a fixed [`ClusterSnapshot`], the simulator |
 //! | [`UsageSource`] | what the workloads used | [`UsageFile`] (CSV or JSON), a fixed list of samples, the simulator, `prometheus::PrometheusUsage` |
-//! | [`BillingSource`] | what the cluster cost, as node rows and shared cost | [`ListPriceBilling`] (list prices × node-hours); Cost Explorer behind `aws::EksCostAnalyzer` |
+//! | [`BillingSource`] | what the cluster cost, as node rows and shared cost | [`ListPriceBilling`] (list prices × node-hours); Cost Explorer behind `aws::EksCostAnalyzer`; Cost Management behind `azure::AksCostAnalyzer` |
 //!
 //! Sources do the I/O; the [`crate::engine`] does the maths.
 

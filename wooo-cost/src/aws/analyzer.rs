@@ -151,39 +151,13 @@ fn money_error(e: MoneyError) -> Error {
 }
 
 /// The node rows and the shared cost of a bill: the node service's cost split over the pools by list-price
-/// cost, the rest shared.
+/// cost ([`engine::split_node_bill`]), the rest shared.
 fn split_bill(
     billed: &CostBreakdown,
     pools: &[NodePoolSpec],
     prices: &PriceTable,
 ) -> Result<(Vec<NodeCost>, Money), MoneyError> {
-    let window = billed.window();
-    let node_bill = billed.group(NODE_SERVICE);
-    let rest = billed.total.checked_sub(node_bill)?;
-    let mut rows = Vec::new();
-    for pool in pools {
-        let Some(price) = pool.instance_types.first().and_then(|t| prices.get(t)) else { continue };
-        rows.push(engine::node_cost(price, pool, &window));
-    }
-    for row in &rows {
-        billed.total.checked_add(row.cost)?;
-    }
-    let weights: Vec<u128> = rows.iter().map(|r| r.cost.nanos().max(0).unsigned_abs()).collect();
-    match node_bill.split_proportionally(&weights) {
-        Some(parts) => {
-            for (row, part) in rows.iter_mut().zip(parts) {
-                row.cost = part;
-            }
-            Ok((rows, rest))
-        }
-        // Nothing to split by: the whole bill is shared, and no row claims any of it.
-        None => {
-            for row in &mut rows {
-                row.cost = Money::zero(billed.currency);
-            }
-            Ok((rows, billed.total))
-        }
-    }
+    engine::split_node_bill(billed.total, billed.group(NODE_SERVICE), pools, prices, &billed.window())
 }
 
 #[async_trait]

@@ -40,7 +40,8 @@ impl ArmQuery {
         Self {
             http: azure_core::new_http_client(),
             credential,
-            scope: format!("{}/.default", endpoint.trim_end_matches('/')),
+            // azure_identity 0.10's credentials take a resource and ask for its `/.default` scope themselves.
+            scope: endpoint.trim_end_matches('/').to_string(),
         }
     }
 }

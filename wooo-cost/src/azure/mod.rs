@@ -8,8 +8,11 @@
 //! Errors have provider [`PROVIDER`]: 429 is `Throttled` with `Retry-After` (honoured by the retries), 401
 //! `Unauthenticated`, 403 `PermissionDenied`, 404 `NotFound`, 400 `InvalidSpec`, 5xx `Transient`.
 //!
-//! Not yet here: the AKS `CostAnalyzer` composing this source with the engine (as `aws::EksCostAnalyzer` does).
+//! [`AksCostAnalyzer`]: the [`wooo_core::CostAnalyzer`] of AKS clusters, [`CostManagementBilling`] (the
+//! actual cost of the cluster's node resource group and of its managed cluster resource, the VM cost split over
+//! the node pools by list price) composed with the engine, as `aws::EksCostAnalyzer` is.
 
+mod analyzer;
 mod api;
 
 use std::sync::Arc;
@@ -21,6 +24,7 @@ use serde_json::{Value, json};
 use wooo_core::model::{Currency, Money};
 use wooo_core::{Error, Result};
 
+pub use self::analyzer::{AksCostAnalyzer, CostManagementBilling, NODE_METER_CATEGORY};
 pub use self::api::PROVIDER;
 use self::api::{ArmQuery, CostApi};
 
@@ -36,6 +40,8 @@ pub enum CostGroupBy {
     Resource,
     /// By the value of a tag.
     Tag(String),
+    /// By meter category (`MeterCategory`: `Virtual Machines`, `Storage`, `Bandwidth`, …).
+    MeterCategory,
 }
 
 /// The actual cost of one group on one day.
@@ -132,6 +138,7 @@ fn group_column(group_by: &CostGroupBy) -> (&'static str, String) {
         CostGroupBy::ResourceGroup => ("Dimension", "ResourceGroupName".into()),
         CostGroupBy::Resource => ("Dimension", "ResourceId".into()),
         CostGroupBy::Tag(key) => ("TagKey", key.clone()),
+        CostGroupBy::MeterCategory => ("Dimension", "MeterCategory".into()),
     }
 }
 

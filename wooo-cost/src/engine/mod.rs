@@ -1,6 +1,8 @@
 //! The cost engine: pure cost decisions over prices, capacity and usage.
 //!
 //! - [`node_cost`] / [`node_costs`]: what node pools cost over a window at a [`PriceTable`]'s list prices;
+//! - [`split_node_bill`]: a billed node cost split over node pools in proportion to their list-price cost,
+//!   exactly (the billing sources of EKS and AKS use it);
 //! - [`allocate`]: a [`CostReport`](wooo_core::model::CostReport) allocating node cost to workloads, with idle
 //!   and shared cost (see the `allocate` model below);
 //! - [`recommend`]: idle, right-size, commitment and spot recommendations over that report;
@@ -22,7 +24,7 @@ pub use compose::{ComposedSavings, STAGES as SAVING_STAGES, compose_savings};
 pub use recommend::{RecommendInputs, order as order_recommendations, recommend};
 pub use wooo_core::model::{InstancePrice, PriceTable};
 
-use wooo_core::model::{NodeCost, NodePoolSpec, TimeWindow};
+use wooo_core::model::{Money, MoneyError, NodeCost, NodePoolSpec, TimeWindow};
 
 /// What `pool`'s desired nodes of `price`'s type cost over `window`: nodes × the hourly price for the pool's
 /// capacity type (spot price for spot pools, else on demand) × the window's length to the nanosecond, rounded
@@ -54,6 +56,48 @@ pub fn node_costs(pools: &[NodePoolSpec], prices: &PriceTable, window: &TimeWind
             None => Err(pool.name.clone()),
         })
         .collect()
+}
+
+/// The node rows and the shared cost of a bill of `total`, of which `node_bill` is what the nodes cost:
+/// `node_bill` split over the `pools` that `prices` can price ([`node_cost`] over `window`), in proportion to
+/// their list-price cost and exactly (the rows add up to `node_bill` to the nano-unit), and the rest of `total`
+/// shared. A row keeps its list `hourly_price`; only its `cost` is the billed one. With no pool that can be
+/// priced (or list costs of zero), nothing can be split: no row claims any of the bill and all of `total` is
+/// shared.
+///
+/// # Errors
+/// [`MoneyError`] when `node_bill`, `total` and the list prices are not all in one currency.
+pub fn split_node_bill(
+    total: Money,
+    node_bill: Money,
+    pools: &[NodePoolSpec],
+    prices: &PriceTable,
+    window: &TimeWindow,
+) -> Result<(Vec<NodeCost>, Money), MoneyError> {
+    let rest = total.checked_sub(node_bill)?;
+    let mut rows = Vec::new();
+    for pool in pools {
+        let Some(price) = pool.instance_types.first().and_then(|t| prices.get(t)) else { continue };
+        rows.push(node_cost(price, pool, window));
+    }
+    for row in &rows {
+        total.checked_add(row.cost)?;
+    }
+    let weights: Vec<u128> = rows.iter().map(|r| r.cost.nanos().max(0).unsigned_abs()).collect();
+    match node_bill.split_proportionally(&weights) {
+        Some(parts) => {
+            for (row, part) in rows.iter_mut().zip(parts) {
+                row.cost = part;
+            }
+            Ok((rows, rest))
+        }
+        None => {
+            for row in &mut rows {
+                row.cost = Money::zero(total.currency());
+            }
+            Ok((rows, total))
+        }
+    }
 }
 
 /// Fixtures shared by the allocation and recommendation tests.

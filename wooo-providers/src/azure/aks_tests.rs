@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use wooo_core::ErrorKind;
+use wooo_core::model::SecretString;
 
 use super::api::{MockAksApi, ResourceGroupInfo, Tags};
 use super::shape::tests::{live_cluster, spec};
@@ -191,4 +192,84 @@ async fn invalid_specs_fail_before_any_call() {
     // No expectation is set: any call on the mock would panic.
     let err = aks(MockAksApi::new()).apply(&s, &Progress::none()).await.expect_err("invalid");
     assert_eq!(err.kind(), ErrorKind::InvalidSpec);
+}
+
+/// Hands out `aad-<n>` tokens living an hour, recording the resources asked for.
+#[derive(Debug, Default)]
+struct FakeCredential {
+    asked: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl azure_core::auth::TokenCredential for FakeCredential {
+    async fn get_token(&self, resource: &str) -> azure_core::Result<azure_core::auth::TokenResponse> {
+        let mut asked = self.asked.lock().unwrap();
+        asked.push(resource.to_string());
+        Ok(azure_core::auth::TokenResponse::new(
+            azure_core::auth::AccessToken::new(format!("aad-{}", asked.len())),
+            time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+        ))
+    }
+}
+
+const KUBELOGIN_KUBECONFIG: &str = r#"
+apiVersion: v1
+kind: Config
+clusters:
+- name: demo
+  cluster:
+    server: https://demo-dns.hcp.westeurope.azmk8s.io:443
+    certificate-authority-data: Q0EK
+users:
+- name: clusterUser_rg_demo
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: kubelogin
+      args: [get-token, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630]
+contexts:
+- name: demo
+  context: {cluster: demo, user: clusterUser_rg_demo}
+current-context: demo
+"#;
+
+fn aad_api(aad: bool) -> MockAksApi {
+    let mut api = MockAksApi::new();
+    api.expect_get_cluster().returning(move |_, _| {
+        let mut info = live_cluster(&spec());
+        info.aad = aad;
+        Ok(info)
+    });
+    api.expect_kubeconfig().returning(|_, _, _| Ok(SecretString::new(KUBELOGIN_KUBECONFIG)));
+    api
+}
+
+#[tokio::test]
+async fn an_aad_cluster_gets_an_aks_server_token_instead_of_kubelogin() {
+    let credential = Arc::new(FakeCredential::default());
+    let mut a = aks(aad_api(true));
+    a.tokens = Some(AksTokenSource::new(credential.clone()));
+    let id = ClusterId::new(spec().name);
+    let access = a.access(&id).await.expect("access");
+    match &access.auth {
+        ClusterAuth::Token(t) => assert_eq!(t.expose(), "aad-1"),
+        other => panic!("expected a bearer token, got {other:?}"),
+    }
+    assert!(!format!("{access:?}").contains("aad-1"), "the token is redacted");
+    assert_eq!(access.endpoint, "https://demo-dns.hcp.westeurope.azmk8s.io:443");
+    // A second access and a client reuse the cached token; the credential was asked for the AKS server app.
+    a.access(&id).await.expect("access");
+    a.kube_client(&id).await.expect("client");
+    assert_eq!(*credential.asked.lock().unwrap(), [AKS_SERVER_APP.to_string()]);
+    assert!(!format!("{a:?}").contains("aad-1"));
+
+    // Without managed AAD the kubeconfig's user is kept as it is; no token is asked for.
+    let credential = Arc::new(FakeCredential::default());
+    let mut a = aks(aad_api(false));
+    a.tokens = Some(AksTokenSource::new(credential.clone()));
+    let access = a.access(&id).await.expect("access");
+    assert!(matches!(&access.auth, ClusterAuth::Exec { command, .. } if command == "kubelogin"), "{access:?}");
+    assert!(credential.asked.lock().unwrap().is_empty());
+    // A provisioner without a credential has no token source.
+    assert_eq!(aks(MockAksApi::new()).token_source().unwrap_err().kind(), ErrorKind::Unauthenticated);
 }

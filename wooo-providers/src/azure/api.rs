@@ -119,6 +119,8 @@ pub(crate) struct ClusterInfo {
     pub pod_cidr: Option<String>,
     pub service_cidr: Option<String>,
     pub node_resource_group: Option<String>,
+    /// Managed AAD (`aadProfile` present): users authenticate with Entra ID tokens for the AKS server app.
+    pub aad: bool,
     pub tags: Tags,
     pub pools: Vec<PoolInfo>,
 }

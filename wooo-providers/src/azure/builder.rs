@@ -9,6 +9,7 @@ use wooo_core::{Error, Result, WaitOptions};
 
 use super::Aks;
 use super::sdk::SdkApi;
+use super::token::AksTokenSource;
 
 /// The public Azure Resource Manager endpoint.
 pub const PUBLIC_CLOUD_ENDPOINT: &str = "https://management.azure.com";
@@ -170,7 +171,8 @@ impl AksBuilder {
             None => Arc::new(azure_identity::DefaultAzureCredential::default()),
         };
         Ok(Aks {
-            api: Arc::new(SdkApi::new(&endpoint, &subscription, credential)),
+            api: Arc::new(SdkApi::new(&endpoint, &subscription, credential.clone())),
+            tokens: Some(AksTokenSource::new(credential)),
             resource_group: group,
             location,
             admin: self.admin,

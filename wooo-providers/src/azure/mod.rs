@@ -44,8 +44,11 @@
 //!   `Unauthenticated`, 403 → `PermissionDenied`, 400 → `InvalidSpec`; the ARM error code and message are kept.
 //! - **Access**: [`Provisioner::access`] returns the kubeconfig of `listClusterUserCredential` (or the admin one,
 //!   [`AksBuilder::admin_credentials`]), parsed into a [`ClusterAccess`] that `wooo_providers::kube::client`
-//!   uses as it is (a token or client certificate for local-account clusters; the exec plugin of an
-//!   AAD-enabled cluster's kubeconfig as given).
+//!   uses as it is (a token or client certificate for local-account clusters). For a cluster with managed AAD
+//!   (`aadProfile`), whose kubeconfig user is the `kubelogin` exec plugin, the plugin is replaced by a bearer
+//!   token for the AKS server application ([`AKS_SERVER_APP`]) from the provisioner's own credential
+//!   ([`AksTokenSource`]), so no plugin is needed; that token lives about an hour. [`Aks::kube_client`] gives a
+//!   client whose token is refreshed before it expires.
 //!
 //! Module shape (as `aws/`): `mod.rs` the provider and its trait impl, `builder.rs` [`AksBuilder`], `api.rs`
 //! the seam unit tests mock, `sdk.rs` that seam over the SDK, `error.rs` classification, `shape.rs` the pure
@@ -56,6 +59,7 @@ mod builder;
 mod error;
 mod sdk;
 mod shape;
+mod token;
 
 use std::fmt;
 use std::future::Future;
@@ -63,7 +67,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use wooo_core::model::{ChangeAction, Cluster, ClusterAccess, ClusterId, ClusterPlan, ClusterSpec};
+use wooo_core::model::{ChangeAction, Cluster, ClusterAccess, ClusterAuth, ClusterId, ClusterPlan, ClusterSpec};
 use wooo_core::plan::PlanRules;
 use wooo_core::progress::{OperationGuard, Progress};
 use wooo_core::{DeleteOptions, Error, ErrorKind, Look, Provisioner, ProvisionerCapabilities, Result, WaitOptions};
@@ -71,6 +75,7 @@ use wooo_core::{DeleteOptions, Error, ErrorKind, Look, Provisioner, ProvisionerC
 use self::api::{AksApi, ClusterInfo, Operation, OperationStatus, PoolInfo, PoolMode, PoolPut, ProvisioningState};
 pub use self::builder::{AksBuilder, PUBLIC_CLOUD_ENDPOINT};
 use self::error::PROVIDER;
+pub use self::token::{AKS_SERVER_APP, AksTokenSource};
 
 /// The tag naming the cluster a resource group wooo created belongs to (its value is the cluster name).
 pub const CLUSTER_TAG: &str = "wooo.dev/cluster";
@@ -88,6 +93,8 @@ pub struct Aks {
     attempts: u32,
     /// First pause between attempts of one call; doubles each attempt.
     pause: Duration,
+    /// Tokens for AAD-enabled clusters' API servers, from the builder's credential.
+    tokens: Option<AksTokenSource>,
 }
 
 impl fmt::Debug for Aks {
@@ -143,7 +150,62 @@ impl Aks {
             wait,
             attempts: 4,
             pause: Duration::from_millis(100),
+            tokens: None,
         }
+    }
+
+    /// A `kube::Client` for the cluster: for a cluster with managed AAD, one that authenticates with an Entra ID
+    /// token for the AKS server application from this provisioner's credential, refreshed before it expires
+    /// ([`AksTokenSource`], no `kubelogin`); for a local-account cluster (or admin credentials), the kubeconfig's
+    /// own token or certificate.
+    ///
+    /// # Errors
+    /// As [`Provisioner::access`].
+    pub async fn kube_client(&self, id: &ClusterId) -> Result<::kube::Client> {
+        let (access, aad) = self.access_of(id).await?;
+        match (aad, &self.tokens) {
+            (true, Some(tokens)) => crate::kube::client_with_token_source(&access, Arc::new(tokens.clone())).await,
+            _ => crate::kube::client(&access).await,
+        }
+    }
+
+    /// The token source for AAD-enabled clusters' API servers, from this provisioner's credential.
+    ///
+    /// # Errors
+    /// [`Error::Unauthenticated`] when the provisioner has no credential of its own.
+    pub fn token_source(&self) -> Result<AksTokenSource> {
+        self.tokens.clone().ok_or_else(|| Error::Unauthenticated {
+            provider: PROVIDER,
+            message: "this AKS provisioner has no credential to make tokens with".into(),
+            source: None,
+        })
+    }
+
+    /// The cluster's access (the kubeconfig's user replaced by an AKS token when the cluster has managed AAD and
+    /// the kubeconfig an exec plugin) and whether it has managed AAD.
+    async fn access_of(&self, id: &ClusterId) -> Result<(ClusterAccess, bool)> {
+        let (group, name) = (self.resource_group.as_str(), id.as_str());
+        let info = match self.call(|| self.api.get_cluster(group, name)).await {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(Error::not_found(PROVIDER, format!("cluster {name:?}")));
+            }
+            other => other?,
+        };
+        if shape::endpoint(&info).is_none() {
+            return Err(Error::conflict(
+                PROVIDER,
+                format!("cluster {name} is {} and has no endpoint yet", shape::state_word(&info.provisioning_state)),
+            ));
+        }
+        let kubeconfig = self.call(|| self.api.kubeconfig(group, name, self.admin)).await?;
+        let mut access = shape::access_from_kubeconfig(id, &kubeconfig)?;
+        if info.aad
+            && matches!(access.auth, ClusterAuth::Exec { .. })
+            && let Some(tokens) = &self.tokens
+        {
+            access.auth = ClusterAuth::Token(tokens.token().await?);
+        }
+        Ok((access, info.aad))
     }
 
     // --- calls ------------------------------------------------------------------------------------------
@@ -654,21 +716,7 @@ impl Provisioner for Aks {
     }
 
     async fn access(&self, id: &ClusterId) -> Result<ClusterAccess> {
-        let (group, name) = (self.resource_group.as_str(), id.as_str());
-        let info = match self.call(|| self.api.get_cluster(group, name)).await {
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(Error::not_found(PROVIDER, format!("cluster {name:?}")));
-            }
-            other => other?,
-        };
-        if shape::endpoint(&info).is_none() {
-            return Err(Error::conflict(
-                PROVIDER,
-                format!("cluster {name} is {} and has no endpoint yet", shape::state_word(&info.provisioning_state)),
-            ));
-        }
-        let kubeconfig = self.call(|| self.api.kubeconfig(group, name, self.admin)).await?;
-        shape::access_from_kubeconfig(id, &kubeconfig)
+        self.access_of(id).await.map(|(access, _)| access)
     }
 }
 

@@ -189,8 +189,10 @@ impl SdkApi {
 }
 
 /// The OAuth scope of an ARM endpoint.
+/// The resource whose token ARM calls carry: azure_identity 0.10's credentials take a resource (the endpoint)
+/// and ask for its `/.default` scope themselves.
 fn scope_of(endpoint: &str) -> String {
-    format!("{}/.default", endpoint.trim_end_matches('/'))
+    endpoint.trim_end_matches('/').to_string()
 }
 
 /// How to follow the operation a write answered with.
@@ -386,6 +388,7 @@ fn cluster_info(m: &models::ManagedCluster) -> ClusterInfo {
         pod_cidr: network.pod_cidr.clone(),
         service_cidr: network.service_cidr.clone(),
         node_resource_group: p.node_resource_group.clone(),
+        aad: p.aad_profile.is_some(),
         tags: tags_of(r.tags.as_ref()),
         pools: p
             .agent_pool_profiles

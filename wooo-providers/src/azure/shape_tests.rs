@@ -80,6 +80,7 @@ pub(crate) fn live_cluster(spec: &ClusterSpec) -> ClusterInfo {
         pod_cidr: Some("10.244.0.0/16".into()),
         service_cidr: Some("10.0.0.0/16".into()),
         node_resource_group: Some(format!("MC_rg_{}_westeurope", spec.name)),
+        aad: false,
         tags: put.tags,
         pools: live_pools(spec),
     }
