@@ -49,6 +49,9 @@ struct State {
     unauthenticated: u32,
     /// Scripted: the next call of this method id answers with this HTTP status and `google.rpc.Status` body.
     fail_next: Vec<(String, u16, Value)>,
+    /// Scripted: the next call of this method id takes effect, but its answer is lost (a 503 `UNAVAILABLE`
+    /// reaches the client instead).
+    lose_next: Vec<String>,
     /// Scripted: the next operation of this type ends with this `google.rpc.Status`.
     op_errors: Vec<(String, Value)>,
 }
@@ -128,6 +131,10 @@ impl Respond for Gcp {
             return ResponseTemplate::new(code).set_body_json(body);
         }
         let (code, answer) = handle(&mut s, &method.id, &path, &body);
+        if let Some(i) = s.lose_next.iter().position(|m| method.id.ends_with(m.as_str())) {
+            s.lose_next.remove(i);
+            return error(503, "UNAVAILABLE", "The service is currently unavailable.");
+        }
         if code == 200
             && let Some(schema) = &method.response
         {
@@ -627,6 +634,77 @@ async fn not_found_busy_and_unavailable_map_from_google_rpc_status() {
     assert_eq!(st.count("setResourceLabels"), 2);
     assert!(st.count("operations.list") >= 1, "looked for the running operation");
     assert_eq!(st.clusters["shop"]["resourceLabels"]["env"], "prod");
+    drop(st);
+    assert_clean(&gcp);
+}
+
+fn not_found_shop() -> (String, u16, Value) {
+    let path = format!("projects/{PROJECT}/locations/europe-west1/clusters/shop");
+    ("clusters.get".into(), 404, status(404, "NOT_FOUND", &format!("Not found: {path}.")))
+}
+
+#[tokio::test]
+async fn a_lost_create_answer_then_already_exists_adopts_the_cluster_wooo_made_once() {
+    let (server, gcp) = server().await;
+    let gke = gke(&server, "europe-west1").await;
+    let s = spec();
+    {
+        let mut st = gcp.state.lock().unwrap();
+        // The first create makes the cluster but its answer is lost; the look after it does not see the new
+        // cluster yet (the look before the create finds nothing either), so the create is sent again and
+        // answered ALREADY_EXISTS.
+        st.lose_next.push("clusters.create".into());
+        st.fail_next.extend([not_found_shop(), not_found_shop()]);
+    }
+    let c = gke.apply(&s, &Progress::none()).await.expect("adopted");
+    assert!(c.is_ready() && c.status.owned, "{:?}", c.status);
+    assert_eq!(c.spec.node_pools.len(), 2);
+    {
+        let st = gcp.state.lock().unwrap();
+        assert_eq!(st.writes(), ["clusters.create", "clusters.create"], "sent again once, nothing else written");
+        assert_eq!(st.clusters.len(), 1);
+        let creates = st.ops.values().filter(|o| o.body["operationType"] == "CREATE_CLUSTER").count();
+        assert_eq!(creates, 1, "one cluster made, no duplicate");
+        assert_eq!(st.clusters["shop"]["status"], "RUNNING");
+        assert_eq!(st.clusters["shop"]["resourceLabels"]["wooo-dev_managed-by"], "wooo");
+        assert!(st.count("operations.list") >= 1, "looked for the first attempt's operation");
+        assert!(st.fail_next.is_empty() && st.lose_next.is_empty(), "every scripted fault was met");
+    }
+    // Converged: the plan is empty and a re-apply writes nothing.
+    gcp.state.lock().unwrap().calls.clear();
+    assert!(gke.plan(&s).await.unwrap().is_noop());
+    gke.apply(&s, &Progress::none()).await.expect("re-applied");
+    assert_eq!(gcp.state.lock().unwrap().writes(), Vec::<String>::new());
+    assert_clean(&gcp);
+}
+
+#[tokio::test]
+async fn already_exists_for_a_cluster_wooo_did_not_make_is_refused_and_left_alone() {
+    let (server, gcp) = server().await;
+    let gke = gke(&server, "europe-west1").await;
+    let foreign = json!({
+        "name": "shop",
+        "status": "RUNNING",
+        "location": "europe-west1",
+        "currentMasterVersion": "1.32.9-gke.1100",
+        "resourceLabels": {"owner": "data-team"},
+        "labelFingerprint": "0c1d2e3f",
+    });
+    {
+        let mut st = gcp.state.lock().unwrap();
+        // Someone else's cluster of that name appears between wooo's look and its create.
+        st.clusters.insert("shop".into(), foreign.clone());
+        st.fail_next.push(not_found_shop());
+    }
+    let err = gke.apply(&spec(), &Progress::none()).await.expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    let message = err.to_string();
+    assert!(message.contains("cluster shop already exists and was not created by wooo"), "{message}");
+    assert!(message.contains("wooo-dev_managed-by"), "{message}");
+    let st = gcp.state.lock().unwrap();
+    assert_eq!(st.writes(), ["clusters.create"], "answered ALREADY_EXISTS; nothing written after it");
+    assert_eq!(st.clusters["shop"], foreign, "the other cluster is untouched");
+    assert!(st.pools.is_empty() && st.ops.is_empty());
     drop(st);
     assert_clean(&gcp);
 }

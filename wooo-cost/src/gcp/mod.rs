@@ -3,7 +3,11 @@
 //! - [`BillingCatalog`]: Compute Engine list prices from the Cloud Billing Catalog API (`services.skus.list` of
 //!   the Compute Engine service, every page): typed [`SkuRate`]s per region, machine family, resource (vCPU,
 //!   RAM) and tier (on-demand, Spot, 1- and 3-year committed use), turned into a
-//!   [`GceCatalog`] and so into the engine's [`PriceTable`] of GKE machine types.
+//!   [`GceCatalog`] and so into the engine's [`PriceTable`] of GKE machine types. The table carries the
+//!   committed-use discount of the machine types in use, derived from the catalogue's committed-use and
+//!   on-demand rates ([`commitment_discount`]; 1-year unless
+//!   [`BillingCatalogBuilder::commitment_term_years`] says 3), and none when the catalogue has no such rates,
+//!   so the engine recommends a commitment only at a discount Google lists.
 //!   The repo's `gce.csv` ([`GceCatalog::from_dir`](crate::catalog::GceCatalog::from_dir)) is the offline
 //!   fallback with the same shape.
 //!
@@ -16,10 +20,12 @@
 //! [`Transient`](wooo_core::Error::Transient).
 //!
 //! Module shape (as `aws`): `api.rs` the seam (one page of SKUs, in wooo's types; unit tests mock it),
-//! `rest.rs` that seam over HTTPS, `skus.rs` the pure step from a SKU to a typed rate.
+//! `rest.rs` that seam over HTTPS, `skus.rs` the pure step from a SKU to a typed rate, `commitment.rs` the
+//! pure committed-use discount of a table.
 
 mod analyzer;
 mod api;
+mod commitment;
 mod rest;
 mod skus;
 
@@ -31,6 +37,7 @@ use wooo_core::{Error, Result};
 
 pub use self::analyzer::GkeCostAnalyzer;
 pub use self::api::{CatalogApi, SkuPage};
+pub use self::commitment::{commitment_discount, commitment_tier};
 pub use self::skus::{Sku, SkuRate, family, rates};
 use crate::catalog::GceCatalog;
 
@@ -46,6 +53,7 @@ const MAX_PAGES: usize = 200;
 pub struct BillingCatalog {
     api: Arc<dyn CatalogApi>,
     currency: String,
+    commitment_term_years: u32,
 }
 
 /// Builds a [`BillingCatalog`].
@@ -55,6 +63,7 @@ pub struct BillingCatalogBuilder {
     credentials: Option<Credentials>,
     anonymous: bool,
     currency: Option<String>,
+    commitment_term_years: Option<u32>,
 }
 
 impl std::fmt::Debug for BillingCatalogBuilder {
@@ -63,6 +72,7 @@ impl std::fmt::Debug for BillingCatalogBuilder {
             .field("endpoint", &self.endpoint)
             .field("credentials", &self.credentials.is_some())
             .field("currency", &self.currency)
+            .field("commitment_term_years", &self.commitment_term_years)
             .finish()
     }
 }
@@ -92,10 +102,18 @@ impl BillingCatalogBuilder {
         self
     }
 
+    /// The term (1 or 3 years) of the committed-use discount [`BillingCatalog::price_table`] derives; 1 year
+    /// unless set.
+    pub fn commitment_term_years(mut self, years: u32) -> Self {
+        self.commitment_term_years = Some(years);
+        self
+    }
+
     /// The catalog. Installs rustls' ring provider as the process default unless one is installed.
     ///
     /// # Errors
-    /// [`Error::InvalidSpec`] naming `endpoint_url` or `currency`; [`Error::Unauthenticated`] when Application
+    /// [`Error::InvalidSpec`] naming `endpoint_url`, `currency` or `commitment_term_years` (not 1 or 3);
+    /// [`Error::Unauthenticated`] when Application
     /// Default Credentials cannot be loaded.
     pub fn build(self) -> Result<BillingCatalog> {
         let endpoint = self.endpoint.unwrap_or_else(|| rest::DEFAULT_ENDPOINT.to_string());
@@ -105,6 +123,13 @@ impl BillingCatalogBuilder {
         let currency = self.currency.unwrap_or_else(|| "USD".to_string());
         if currency.parse::<wooo_core::model::Currency>().is_err() {
             return Err(Error::invalid_spec("currency", format!("`{currency}` is not a three-letter currency code")));
+        }
+        let term = self.commitment_term_years.unwrap_or(1);
+        if commitment_tier(term).is_none() {
+            return Err(Error::invalid_spec(
+                "commitment_term_years",
+                format!("Compute Engine commitments last 1 or 3 years, not {term}"),
+            ));
         }
         let _already_installed = rustls::crypto::ring::default_provider().install_default();
         let credentials = match (self.credentials, self.anonymous) {
@@ -126,7 +151,8 @@ impl BillingCatalogBuilder {
             message: format!("the HTTPS client cannot be built: {e}"),
             source: Some(Box::new(e)),
         })?;
-        Ok(BillingCatalog::with_api(Arc::new(rest::HttpApi { client, endpoint, credentials }), &currency))
+        let catalog = BillingCatalog::with_api(Arc::new(rest::HttpApi { client, endpoint, credentials }), &currency);
+        Ok(BillingCatalog { commitment_term_years: term, ..catalog })
     }
 }
 
@@ -136,9 +162,10 @@ impl BillingCatalog {
         BillingCatalogBuilder::default()
     }
 
-    /// A catalog over any [`CatalogApi`] (a host program's own transport, a test double).
+    /// A catalog over any [`CatalogApi`] (a host program's own transport, a test double), deriving 1-year
+    /// committed-use discounts.
     pub fn with_api(api: Arc<dyn CatalogApi>, currency: &str) -> Self {
-        Self { api, currency: currency.to_string() }
+        Self { api, currency: currency.to_string(), commitment_term_years: 1 }
     }
 
     /// Every typed Compute Engine rate of the catalogue, from every page, in `regions` (all regions when
@@ -213,18 +240,23 @@ impl BillingCatalog {
     }
 
     /// The engine's price table of `region` for `machines` (`(machine type, family, vCPUs, GiB)`), priced
-    /// from the live catalogue.
+    /// from the live catalogue, with the committed-use discount of those machines at the catalog's term
+    /// ([`commitment_discount`]: the smallest exact saving of their committed-use over on-demand prices,
+    /// rounded down to a whole percent), or no discount when the catalogue lists no committed-use rates of a
+    /// machine's family at that term.
     ///
     /// # Errors
     /// As [`BillingCatalog::gce_catalog`], and [`Error::NotFound`] when the catalogue has no price for a
     /// machine's family in the region.
     pub async fn price_table(&self, region: &str, machines: &[(&str, &str, f64, f64)]) -> Result<PriceTable> {
         let catalog = self.gce_catalog(&[region]).await?;
-        catalog.price_table(region, machines).map_err(|e| Error::NotFound {
+        let mut table = catalog.price_table(region, machines).map_err(|e| Error::NotFound {
             provider: PROVIDER,
             resource: format!("Compute Engine prices: {e}"),
             source: Some(Box::new(e)),
-        })
+        })?;
+        table.commitment_discount = commitment_discount(&catalog, region, machines, self.commitment_term_years);
+        Ok(table)
     }
 }
 

@@ -303,6 +303,50 @@ async fn a_lost_create_answer_makes_no_second_cluster() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn already_exists_after_a_lost_answer_adopts_wooos_cluster_and_refuses_anothers() {
+    // The create takes effect, its answer is lost, and GKE does not show the new cluster to the next look (nor
+    // to the look before): the create is sent again, answered ALREADY_EXISTS, and the cluster adopted.
+    let p = new_project();
+    {
+        let mut g = p.lock().unwrap();
+        g.faults.push(("create_cluster".into(), false, || Error::Transient {
+            provider: PROVIDER,
+            message: "connection reset".into(),
+            source: None,
+        }));
+        g.faults.push(("get_cluster".into(), true, || not_found("cluster")));
+        g.faults.push(("get_cluster".into(), true, || not_found("cluster")));
+    }
+    let started = Instant::now();
+    let c = gke(&p).apply(&spec(), &Progress::none()).await.expect("adopted");
+    assert!(c.is_ready() && c.status.owned, "{:?}", c.status);
+    assert!(started.elapsed() >= OP_TIME, "the first attempt's operation was waited for");
+    {
+        let g = p.lock().unwrap();
+        assert_eq!(g.writes(), ["create_cluster shop", "create_cluster shop"], "no other write");
+        assert_eq!(g.ops.len(), 1, "one cluster made");
+        assert!(g.faults.is_empty());
+    }
+
+    // Someone else's cluster of that name, made between the look and the create: refused, untouched.
+    let p = new_project();
+    {
+        let mut g = p.lock().unwrap();
+        let mut theirs = live_cluster(&spec());
+        theirs.resource_labels = [("owner".to_string(), "data-team".to_string())].into();
+        g.cluster = Some(theirs);
+        g.faults.push(("get_cluster".into(), true, || not_found("cluster")));
+    }
+    let err = gke(&p).apply(&spec(), &Progress::none()).await.expect_err("not ours");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert!(err.to_string().contains("already exists and was not created by wooo"), "{err}");
+    let g = p.lock().unwrap();
+    assert_eq!(g.writes(), ["create_cluster shop"]);
+    assert_eq!(g.cluster.as_ref().unwrap().resource_labels.len(), 1, "their labels are untouched");
+    assert!(g.ops.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_operation_that_ends_in_error_surfaces_its_status() {
     let p = new_project();
     let gke = gke(&p);

@@ -39,7 +39,10 @@
 //! - **Waits** poll with a growing, jittered interval ([`Gke::DEFAULT_WAIT`]: 15 s up to 45 s), about 15
 //!   operation reads for a 10-minute creation.
 //! - **Retries**: each call is tried again on throttling and transient failures; a create only after looking
-//!   whether the failed attempt took effect, so a lost answer never makes a second cluster or pool.
+//!   whether the failed attempt took effect, so a lost answer never makes a second cluster or pool. A
+//!   cluster an unseen attempt made (a lost answer, then `ALREADY_EXISTS`) is adopted when it carries wooo's
+//!   ownership label (its operation waited for, then converged to the spec); one that does not is refused
+//!   with [`Error::Conflict`] and left untouched.
 //! - **Access**: [`Provisioner::access`] returns the endpoint, the CA and a Google OAuth access token from the
 //!   same credentials; [`Gke::kube_client`] a `kube::Client` that refreshes it ([`GkeTokenSource`]).
 //!
@@ -104,6 +107,13 @@ impl fmt::Debug for Gke {
             .field("attempts", &self.attempts)
             .finish_non_exhaustive()
     }
+}
+
+/// How a create ended: a cluster of this attempt, or one an earlier attempt made unseen, adopted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Created {
+    New,
+    Adopted,
 }
 
 /// A cluster and its node pools as GKE reports them now.
@@ -395,7 +405,20 @@ impl Gke {
             return Ok(shape::cluster(&self.location.region, &o.info, &o.pools, jiff::Timestamp::now()));
         }
         match observed {
-            None => self.create_cluster(spec, op).await?,
+            None => {
+                if self.create_cluster(spec, op).await? == Created::Adopted {
+                    // The cluster an unseen earlier attempt made: converge it as a re-apply would.
+                    let o = self
+                        .observe(name)
+                        .await?
+                        .ok_or_else(|| Error::not_found(PROVIDER, format!("cluster {name:?}")))?;
+                    let plan = self.plan_from(spec, Some(&o))?;
+                    if !plan.is_noop() {
+                        self.update_cluster(spec, &o, &plan, op).await?;
+                        self.apply_pools(spec, &plan, op).await?;
+                    }
+                }
+            }
             Some(o) => {
                 self.update_cluster(spec, &o, &plan, op).await?;
                 self.apply_pools(spec, &plan, op).await?;
@@ -405,7 +428,11 @@ impl Gke {
         Ok(shape::cluster(&self.location.region, &o.info, &o.pools, jiff::Timestamp::now()))
     }
 
-    async fn create_cluster(&self, spec: &ClusterSpec, op: &OperationGuard<'_>) -> Result<()> {
+    /// Creates the cluster, or adopts the one an earlier attempt made unseen (a lost answer, then
+    /// `ALREADY_EXISTS` on the retry) when it carries wooo's ownership label; a cluster of that name that is
+    /// not wooo's (made by someone else between the look and the create) is refused with
+    /// [`Error::Conflict`], untouched.
+    async fn create_cluster(&self, spec: &ClusterSpec, op: &OperationGuard<'_>) -> Result<Created> {
         let name = spec.name.as_str();
         let input = shape::new_cluster(spec, &self.location, self.release_channel.api_name());
         op.step(format!("gke: creating cluster {name} with {} node pools", input.node_pools.len()), 0, None);
@@ -423,14 +450,31 @@ impl Gke {
                 },
             )
             .await?;
-        match started {
-            Some(started) => self.wait_operation(&started, "node_pools", op).await?,
-            None => {
-                self.wait_cluster_running(name, op).await?;
+        let created = match started {
+            Some(started) => {
+                self.wait_operation(&started, "node_pools", op).await?;
+                Created::New
             }
-        }
+            None => {
+                let found = self.read(|| self.api.get_cluster(name)).await?;
+                if !shape::owned(&shape::decode_labels(&found.resource_labels)) {
+                    return Err(Error::conflict(
+                        PROVIDER,
+                        format!(
+                            "cluster {name} already exists and was not created by wooo (no {} label); it was \
+                             left untouched: delete it or choose another name",
+                            shape::encode_key(wooo_core::model::OWNER_TAG)
+                        ),
+                    ));
+                }
+                op.step(format!("gke: adopting cluster {name}, made by an earlier attempt"), 0, None);
+                self.wait_running_operations(name, op).await?;
+                self.wait_cluster_running(name, op).await?;
+                Created::Adopted
+            }
+        };
         op.step(format!("gke: cluster {name} is running"), 1, None);
-        Ok(())
+        Ok(created)
     }
 
     /// In-place changes of the control plane: labels, then version steps (each followed by the node pools).
